@@ -1,0 +1,97 @@
+# Development tasks for the dss.apinode collection. Every target builds (or reuses) its own
+# virtualenv, so `make demo` and `make test` are the only set-up a newcomer needs.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+# Newest usable Python (3.13, 3.12, then 3.11); ansible-core 2.20+ needs 3.12.
+PYTHON ?= $(shell $(ROOT)/hack/find-python)
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+CONSTRAINTS := requirements/constraints-py$(if $(filter 3.11,$(PYTHON_VERSION)),3.11,3.12).txt
+
+VENV := $(ROOT)/.venv
+BIN := $(VENV)/bin
+# The oldest supported ansible-core (meta/runtime.yml) runs on Python 3.11.
+PYTHON_OLDEST ?= $(shell $(ROOT)/hack/find-python 11)
+VENV_OLDEST := $(ROOT)/.venv-core2.16
+
+COLLECTIONS := $(ROOT)/build/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/dss/apinode
+# Suites find the collection through the symlinked tree and tools through the venv's bin.
+SUITE_ENV = ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PATH="$(1):$$PATH" VIRTUAL_ENV="$(abspath $(1)/..)"
+PYTEST_SUITE = $(call SUITE_ENV,$(BIN)) $(ROOT)/hack/pytest-suite $(BIN)/python
+PYTEST_WORKERS ?= 2
+
+.PHONY: help venv venv-oldest tree demo test sanity lint units integration molecule bench docs \
+	docs-lint core-oldest simulator-tests reliability clean
+
+help:
+	@echo "make demo             run the demo against a simulated API-node fleet"
+	@echo "make test             everything CI runs (sanity, lint, docs-lint, all test suites, oldest core)"
+	@echo "make sanity | lint | docs-lint | units | simulator-tests | integration | reliability"
+	@echo "make molecule | core-oldest | bench | docs | clean"
+	@echo "(python: $(PYTHON) $(PYTHON_VERSION), constraints: $(CONSTRAINTS))"
+
+venv:
+	@test -n "$(PYTHON_VERSION)" || { echo "No usable Python 3.11+ found" >&2; exit 1; }
+	@$(ROOT)/hack/ensure-venv $(VENV) $(PYTHON) requirements/dev.txt $(CONSTRAINTS)
+
+venv-oldest:
+	@$(ROOT)/hack/ensure-venv $(VENV_OLDEST) $(PYTHON_OLDEST) requirements/core-2.16.txt \
+		requirements/constraints-core2.16.txt
+
+tree:
+	@$(ROOT)/hack/collection-tree link
+
+demo: venv tree
+	@test -x $(ROOT)/hack/demo || { echo "make demo: hack/demo is not written yet" >&2; exit 1; }
+	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/demo
+
+test: sanity lint docs-lint units simulator-tests integration reliability molecule core-oldest
+	@echo "make test: all suites passed"
+
+sanity: venv
+	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/sanity $(BIN)/python
+
+lint: venv tree
+	cd $(ROOT) && $(call SUITE_ENV,$(BIN)) ansible-lint --offline
+	cd $(ROOT) && $(BIN)/antsibull-changelog lint
+
+units: venv tree
+	$(PYTEST_SUITE) tests/unit -n $(PYTEST_WORKERS)
+
+simulator-tests: venv tree
+	$(PYTEST_SUITE) tests/simulator/tests -n $(PYTEST_WORKERS)
+
+integration: venv tree
+	$(PYTEST_SUITE) tests/integration -n $(PYTEST_WORKERS)
+
+reliability: venv tree
+	$(PYTEST_SUITE) tests/reliability -n $(PYTEST_WORKERS)
+
+molecule: venv tree
+	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/molecule-all
+
+core-oldest: venv-oldest tree
+	$(call SUITE_ENV,$(VENV_OLDEST)/bin) $(ROOT)/hack/pytest-suite $(VENV_OLDEST)/bin/python \
+		tests/unit tests/integration -n $(PYTEST_WORKERS)
+
+bench: venv tree
+	@test -f $(ROOT)/tests/performance/run_all.py || \
+		{ echo "make bench: tests/performance/run_all.py is not written yet" >&2; exit 1; }
+	$(call SUITE_ENV,$(BIN)) $(BIN)/python $(ROOT)/tests/performance/run_all.py
+
+docs-lint: venv tree
+	cd $(COLLECTION_LINK) && $(call SUITE_ENV,$(BIN)) antsibull-docs lint-collection-docs --plugin-docs .
+
+docs: venv tree
+	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/docs-site $(ROOT)/build/docsite
+
+clean:
+	rm -rf $(ROOT)/build $(ROOT)/tests/output $(ROOT)/.pytest_cache $(ROOT)/.sim
+	find $(ROOT) -name __pycache__ -type d -not -path '*/.venv*' -prune -exec rm -rf {} +
+
+distclean: clean
+	rm -rf $(VENV) $(VENV_OLDEST)
