@@ -1,0 +1,465 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apinode_service
+short_description: Manage an API service on a Dataiku DSS API node, and which generations it serves
+version_added: 0.1.0
+description:
+  - Creates or deletes an API service on a Dataiku DSS API node, enables or disables it, and sets which
+    generation (package version) it serves, or how the traffic is shared between several generations
+    (A/B tests, canary releases).
+  - Reads the service first and calls the admin API only for what differs from the options you set, so a
+    re-run changes nothing. Options you leave out are left as they are on the node.
+  - The generations must already be imported on the node, see M(dss.apinode.apinode_generation).
+author: dss.apinode contributors
+options:
+  name:
+    description:
+      - Id of the service, letters, digits, V(_) and V(-) only (the design node's rule).
+    type: str
+    required: true
+    aliases: [service]
+  state:
+    description:
+      - V(present) creates the service if needed and applies the other options.
+      - V(absent) deletes the service with all its generations, immediately, even while it serves traffic.
+        No other option may be set with V(absent).
+    type: str
+    choices: [present, absent]
+    default: present
+  enabled:
+    description:
+      - Whether the service answers queries.
+      - A service can only be enabled once it has a generation or a mapping; a new service is disabled.
+      - When not set, the current value is kept, except that setting a new O(generation) or O(mapping)
+        enables the service (the node does so).
+      - See the notes for V(false) together with O(generation) or O(mapping).
+    type: bool
+  generation:
+    description:
+      - Serve exactly this generation to all queries.
+      - Equal to a O(mapping) with this one generation at proba 1.
+      - Mutually exclusive with O(mapping).
+    type: str
+  mapping:
+    description:
+      - Share the traffic between several generations, each with a probability.
+      - The probas must each be greater than 0 and at most 1, and sum to 1 (within 1e-6); a generation may
+        appear only once. Order does not matter.
+      - Every generation must already be imported on the node; the module lists the missing ones and the
+        ones present otherwise.
+      - Mutually exclusive with O(generation).
+    type: list
+    elements: dict
+    suboptions:
+      generation:
+        description: Id of a generation of the service.
+        type: str
+        required: true
+      proba:
+        description: Share of the queries this generation answers, greater than 0 and at most 1.
+        type: float
+        required: true
+  strategy:
+    description:
+      - How the node picks the generation of each query when O(mapping) has several generations.
+      - V(random) draws at random for each query. V(hash_based) hashes the C(dispatchKey) of each query, so
+        a key always reaches the same generation (on one node, until it restarts); queries must then carry a
+        dispatch key.
+      - Only with O(mapping). When not set, V(random) is used.
+    type: str
+    choices: [random, hash_based]
+  audit_routing_key:
+    description:
+      - Routing key stamped on the query-log events of this service.
+      - Only with O(generation) or O(mapping). When not set, the current key is kept. Set to an empty
+        string to remove it.
+    type: str
+extends_documentation_fragment:
+  - dss.apinode.connection
+  - dss.apinode.attributes
+  - dss.apinode.attributes.ACTIONS
+attributes:
+  idempotent:
+    description: Running the module twice with the same options changes nothing the second time.
+    support: full
+notes:
+  - The node's enable and disable calls fail when repeated, and importing or switching is never needed
+    twice; the module reads the state first and sends only the calls that make a difference, so it is
+    safe to re-run.
+  - Two mappings are equal when they give the same probas to the same generations (order and differences
+    below 1e-6 ignored); the strategy counts only when several generations share the traffic.
+  - Setting a mapping on the node always enables the service. So with O(enabled=false) and a new
+    O(generation) or O(mapping), the module sets the mapping and then disables the service when it is
+    currently enabled (it was serving anyway; the new mapping serves for the moment between the two calls).
+    When the service is currently disabled or new, the module refuses instead of serving traffic from a
+    service meant to stay off; set O(enabled=true), or leave the mapping out.
+  - In check mode, no change is sent; the result predicts the service after the run.
+  - C(previous) always holds the service as it was before the run, so that a rollout can return to it exactly.
+seealso:
+  - module: dss.apinode.apinode_generation
+    description: Import the generations a service serves.
+  - module: dss.apinode.apinode_info
+    description: Read services, generations and mappings of a node without changing anything.
+'''
+
+EXAMPLES = r'''
+- name: Manage the churn service
+  hosts: apinodes
+  module_defaults:
+    group/dss.apinode.apinode:
+      url: "{{ apinode_url }}"
+      api_key: "{{ apinode_admin_key }}"
+  tasks:
+    - name: Create the service (disabled until it has a generation)
+      dss.apinode.apinode_service:
+        name: churn
+
+    - name: Serve generation v1 to every query
+      dss.apinode.apinode_service:
+        name: churn
+        generation: v1
+        enabled: true
+
+    - name: Canary, 10 % of the queries go to v2
+      dss.apinode.apinode_service:
+        name: churn
+        mapping:
+          - generation: v1
+            proba: 0.9
+          - generation: v2
+            proba: 0.1
+
+    - name: A/B test where each customer always sees the same version (queries carry a dispatchKey)
+      dss.apinode.apinode_service:
+        name: churn
+        strategy: hash_based
+        audit_routing_key: churn-ab
+        mapping:
+          - generation: v1
+            proba: 0.5
+          - generation: v2
+            proba: 0.5
+
+    - name: Stop serving, keeping the mapping for later
+      dss.apinode.apinode_service:
+        name: churn
+        enabled: false
+
+    - name: Delete the service and all its generations
+      dss.apinode.apinode_service:
+        name: churn
+        state: absent
+
+- name: Switch, then roll back to exactly what was there
+  hosts: apinodes
+  tasks:
+    - name: Switch to v3
+      dss.apinode.apinode_service:
+        url: "{{ apinode_url }}"
+        api_key: "{{ apinode_admin_key }}"
+        name: churn
+        generation: v3
+      register: switch
+
+    - name: Roll back
+      dss.apinode.apinode_service:
+        url: "{{ apinode_url }}"
+        api_key: "{{ apinode_admin_key }}"
+        name: churn
+        mapping: "{{ switch.previous.mapping.entries }}"
+        strategy: "{{ switch.previous.mapping.strategy }}"
+        enabled: "{{ switch.previous.enabled }}"
+      when: switch.previous.mapping is not none
+'''
+
+RETURN = r'''
+service:
+  description: The service after the run (predicted in check mode).
+  returned: always
+  type: dict
+  contains:
+    id:
+      description: Service id.
+      type: str
+      sample: churn
+    exists:
+      description: Whether the service exists on the node.
+      type: bool
+      sample: true
+    enabled:
+      description: Whether the service answers queries. V(false) for a service that failed to start.
+      type: bool
+      sample: true
+    mapping:
+      description: The generations mapping, or V(null) for a service that never had one.
+      type: dict
+      contains:
+        mode:
+          description: V(SINGLE_GENERATION) when one generation answers everything, else V(MULTI_GENERATION).
+          type: str
+          sample: MULTI_GENERATION
+        generation:
+          description: The generation, in single mode only.
+          type: str
+          returned: in single mode
+          sample: v1
+        entries:
+          description: Each generation and its share of the traffic (one entry at proba 1 in single mode).
+          type: list
+          elements: dict
+          sample: [{"generation": "v1", "proba": 0.9}, {"generation": "v2", "proba": 0.1}]
+        strategy:
+          description: V(random) or V(hash_based), in the form of the O(strategy) option.
+          type: str
+          sample: random
+        auditRoutingKey:
+          description: Routing key of the query-log events.
+          type: str
+          returned: when set
+          sample: churn-ab
+    generations:
+      description: The generations imported for this service.
+      type: list
+      elements: dict
+      sample:
+        - generationId: v1
+          createdOn: 1700001000000
+          createdWithDSSVersion: 13.2.0
+          createdWithDSSConfVersion: "13200"
+          mounted: true
+          mapped: 0.9
+      contains:
+        generationId:
+          description: Generation id, the version id of the package.
+          type: str
+        createdOn:
+          description: When the package was made, epoch milliseconds.
+          type: int
+        createdWithDSSVersion:
+          description: DSS version of the design node that made the package.
+          type: str
+        createdWithDSSConfVersion:
+          description: Configuration version of that design node.
+          type: str
+        mounted:
+          description: Whether the generation is loaded in memory.
+          type: bool
+        mapped:
+          description: Share of the traffic it answers, 0 to 1.
+          type: float
+    start_aborted_reason:
+      description: Why the node could not start this enabled service.
+      type: str
+      returned: when the service failed to start
+previous:
+  description:
+    - The service before the run, in the same shape as RV(service).
+    - Use it to roll back to exactly what was there.
+  returned: always
+  type: dict
+  sample: {"id": "churn", "exists": true, "enabled": true, "mapping": {"mode": "SINGLE_GENERATION", "generation": "v1",
+           "entries": [{"generation": "v1", "proba": 1.0}], "strategy": "random"}, "generations": []}
+diff:
+  description: The service before and after (exists, enabled, mapping), with C(--diff).
+  returned: in diff mode
+  type: dict
+  contains:
+    before:
+      description: Before the run.
+      type: dict
+    after:
+      description: After the run.
+      type: dict
+'''
+
+import copy
+
+from ansible_collections.dss.apinode.plugins.module_utils import _mapping
+from ansible_collections.dss.apinode.plugins.module_utils._client import path
+from ansible_collections.dss.apinode.plugins.module_utils._common import (
+    build_module,
+    client_from_module,
+    diff_of,
+    run_module,
+    validate_generation_id,
+    validate_service_id,
+)
+
+
+def absent_service(service_id):
+    return dict(id=service_id, exists=False, enabled=False, mapping=None, generations=[])
+
+
+def read_service(client, service_id):
+    """The service in the returned shape, plus the raw activeMapping (to carry its audit fields over)."""
+    summary = None
+    for item in client.get('services') or []:
+        if isinstance(item, dict) and item.get('serviceId') == service_id:
+            summary = item
+            break
+    if summary is None:
+        return absent_service(service_id), None
+    generations = (client.get(path('services', service_id, 'generations')) or {}).get('generations') or []
+    service = dict(id=service_id, exists=True, enabled=bool(summary.get('enabled')),
+                   mapping=_mapping.from_server(summary.get('activeMapping')),
+                   generations=[normal_generation(g) for g in generations])
+    if summary.get('startAbortedReason'):
+        service['start_aborted_reason'] = summary['startAbortedReason']
+    return service, summary.get('activeMapping')
+
+
+def normal_generation(gen):
+    result = dict((k, gen.get(k)) for k in ('generationId', 'createdOn', 'createdWithDSSVersion', 'createdWithDSSConfVersion'))
+    result['mounted'] = bool(gen.get('mounted'))
+    result['mapped'] = float(gen.get('mapped') or 0.0)
+    return result
+
+
+def view(service):
+    """What the diff shows."""
+    if not service['exists']:
+        return None
+    return dict(exists=True, enabled=service['enabled'], mapping=service['mapping'])
+
+
+class ServiceRun(object):
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.params = module.params
+        self.name = self.params['name']
+
+    def fail(self, msg, **extra):
+        self.module.fail_json(msg=msg, api_calls=self.client.request_count, **extra)
+
+    def validate_options(self):
+        p = self.params
+        validate_service_id(self.module, self.name)
+        if p['state'] == 'absent':
+            extra = [o for o in ('enabled', 'generation', 'mapping', 'strategy', 'audit_routing_key') if p[o] is not None]
+            if extra:
+                self.module.fail_json(msg='state=absent deletes the service; do not set %s with it.' % ', '.join(extra))
+            return None
+        if p['strategy'] is not None and p['mapping'] is None:
+            self.module.fail_json(msg='strategy applies only to a mapping of several generations: set mapping, '
+                                      'or remove strategy.')
+        if p['audit_routing_key'] is not None and p['generation'] is None and p['mapping'] is None:
+            self.module.fail_json(msg='audit_routing_key is part of the generations mapping: set generation or '
+                                      'mapping with it.')
+        if p['mapping'] is not None and not p['mapping']:
+            self.module.fail_json(msg='mapping must list at least one generation.')
+        wanted = _mapping.desired(p['generation'], p['mapping'], p['strategy'], p['audit_routing_key'])
+        if wanted is None:
+            return None
+        for entry in wanted['entries']:
+            validate_generation_id(self.module, entry['generation'])
+        found = _mapping.problems(wanted)
+        if found:
+            self.module.fail_json(msg='Invalid mapping for service %s: %s.' % (self.name, '; '.join(found)))
+        return wanted
+
+    def run(self):
+        wanted = self.validate_options()
+        before, raw_mapping = read_service(self.client, self.name)
+        if self.params['state'] == 'absent':
+            calls, after = self.plan_absent(before)
+        else:
+            calls, after = self.plan_present(before, raw_mapping, wanted)
+        changed = bool(calls)
+        if changed and not self.module.check_mode:
+            for method, rel_path, body in calls:
+                self.client.request(method, rel_path, body=body)
+            after = read_service(self.client, self.name)[0] if after['exists'] else after
+        result = dict(changed=changed, service=after, previous=before)
+        if self.module._diff:
+            result['diff'] = diff_of(view(before), view(after))
+        return result
+
+    def plan_absent(self, before):
+        if not before['exists']:
+            return [], before
+        return [('DELETE', path('services', self.name), None)], absent_service(self.name)
+
+    def plan_present(self, before, raw_mapping, wanted):
+        p = self.params
+        calls = []
+        after = copy.deepcopy(before)
+        if not before['exists']:
+            calls.append(('POST', 'services/', dict(serviceId=self.name)))
+            after.update(exists=True, enabled=False)
+
+        if wanted is not None:
+            present = [g['generationId'] for g in before['generations']]
+            missing = _mapping.missing_generations(wanted, present)
+            if missing:
+                self.fail('Generation(s) %s of service %s are not on the node (present: %s). Import them first '
+                          'with dss.apinode.apinode_generation.'
+                          % (', '.join(missing), self.name, ', '.join(sorted(present)) or 'none'))
+            keep_key = p['audit_routing_key'] is None
+            if not _mapping.same(before['mapping'], wanted, compare_audit_key=not keep_key):
+                if p['enabled'] is False and not before['enabled']:
+                    self.fail('Service %s is %s and enabled=false, but the node enables a service whenever its '
+                              'mapping is set, so the new mapping would serve traffic. Set enabled=true to serve '
+                              'it, or leave generation/mapping out to keep the service off.'
+                              % (self.name, 'disabled' if before['exists'] else 'new'))
+                body = _mapping.request_body(wanted, raw_mapping, keep_audit_key=keep_key)
+                calls.append(('POST', path('services', self.name, 'actions', 'setMapping'), body))
+                after['mapping'] = _mapping.predicted(wanted, before['mapping'], keep_audit_key=keep_key)
+                after['enabled'] = True
+                self.predict_generations(after)
+
+        if p['enabled'] and before.get('start_aborted_reason') and raw_mapping and not calls:
+            # Listed as disabled, but enabled on disk: setting the same mapping again restarts it.
+            calls.append(('POST', path('services', self.name, 'actions', 'setMapping'), raw_mapping))
+            after['enabled'] = True
+        if p['enabled'] is not None and p['enabled'] != after['enabled']:
+            if p['enabled'] and after['mapping'] is None:
+                self.fail('Service %s cannot be enabled: it has no generation to serve yet. Set generation or '
+                          'mapping.' % self.name)
+            action = 'enable' if p['enabled'] else 'disable'
+            calls.append(('POST', path('services', self.name, 'actions', action), None))
+            after['enabled'] = p['enabled']
+            self.predict_generations(after)
+        if calls:
+            after.pop('start_aborted_reason', None)
+        return calls, after
+
+    @staticmethod
+    def predict_generations(service):
+        """mapped follows the mapping of an enabled service; disabling unloads every generation."""
+        shares = _mapping.shares(service['mapping']) if service['mapping'] and service['enabled'] else {}
+        for gen in service['generations']:
+            gen['mapped'] = shares.get(gen['generationId'], 0.0)
+            gen['mounted'] = service['enabled'] and (gen['mounted'] or gen['generationId'] in shares)
+
+
+def main():
+    argument_spec = dict(
+        name=dict(type='str', required=True, aliases=['service']),
+        state=dict(type='str', default='present', choices=['present', 'absent']),
+        enabled=dict(type='bool'),
+        generation=dict(type='str'),
+        mapping=dict(type='list', elements='dict', options=dict(
+            generation=dict(type='str', required=True),
+            proba=dict(type='float', required=True),
+        )),
+        strategy=dict(type='str', choices=['random', 'hash_based']),
+        audit_routing_key=dict(type='str'),
+    )
+    module = build_module(argument_spec, supports_check_mode=True,
+                          mutually_exclusive=[['generation', 'mapping']])
+    client = client_from_module(module)
+    run_module(module, client, ServiceRun(module, client).run)
+
+
+if __name__ == '__main__':
+    main()
