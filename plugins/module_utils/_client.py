@@ -24,7 +24,7 @@ import uuid
 
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
-from ansible.module_utils.six.moves.urllib.parse import quote, urlencode, urlparse
+from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus, urlencode, urlparse
 from ansible.module_utils.urls import open_url
 
 ADMIN_PREFIX = '/admin/api/'
@@ -145,7 +145,9 @@ class ApiNodeClient(object):
     def scrub(self, text):
         text = to_text(text)
         for secret in sorted(self._secrets, key=len, reverse=True):
-            text = text.replace(secret, MASK).replace(quote(secret, safe=''), MASK)
+            # As sent in a path segment (quote) and in a query string (urlencode uses quote_plus).
+            for shown in (secret, quote(secret, safe=''), quote_plus(secret, safe='')):
+                text = text.replace(shown, MASK)
         return text
 
     # -- public helpers ----------------------------------------------------------------------
