@@ -1,0 +1,132 @@
+"""``apinode-sim init/up/status/down/serve`` through the real command line."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from apinode_sim import fleet
+from apinode_sim.testing import package_env
+
+
+def sim(*args, check=True, timeout=120):
+    result = subprocess.run([sys.executable, "-m", "apinode_sim.cli"] + [str(a) for a in args],
+                            capture_output=True, text=True, env=package_env(), timeout=timeout)
+    if check and result.returncode != 0:
+        raise AssertionError("apinode-sim %s failed (%d): %s" % (args, result.returncode, result.stderr))
+    return result
+
+
+def _alive(url):
+    with urllib.request.urlopen(url + "/isAlive/", timeout=5) as response:
+        return response.status
+
+
+def test_init_creates_a_data_dir_and_is_idempotent(tmp_path):
+    first = json.loads(sim("init", tmp_path / "n").stdout)
+    assert len(first["key"]) == 32 and first["createdBy"] == "apinode-sim"
+    for sub in ("config/adminkeys.json", "config/server.json", "services", "run", "bin/apinode-admin"):
+        assert os.path.exists(tmp_path / "n" / sub), sub
+    assert os.access(tmp_path / "n" / "bin" / "apinode-admin", os.X_OK)
+    again = json.loads(sim("init", tmp_path / "n").stdout)
+    assert again["key"] == first["key"]
+    given = json.loads(sim("init", tmp_path / "m", "--admin-key", "K" * 32).stdout)
+    assert given["key"] == "K" * 32
+
+
+def test_up_status_down(tmp_path):
+    root = tmp_path / "fleet"
+    try:
+        nodes = json.loads(sim("up", "--nodes", 2, "--root", root).stdout)["nodes"]
+        assert [n["name"] for n in nodes] == ["node1", "node2"]
+        with open(root / "nodes.json") as handle:
+            assert json.load(handle)["nodes"] == nodes
+        assert os.stat(root / "nodes.json").st_mode & 0o077 == 0  # it holds admin keys
+        assert len({n["port"] for n in nodes}) == 2
+        for node in nodes:
+            assert _alive(node["url"]) == 200
+            assert node["data_dir"] == str(root / node["name"])
+            with open(os.path.join(node["data_dir"], "config", "adminkeys.json")) as handle:
+                assert node["admin_key"] in {k["key"] for k in json.load(handle)["keys"]}
+        status = sim("status", "--root", root, "--json")
+        assert [n["state"] for n in json.loads(status.stdout)["nodes"]] == ["alive", "alive"]
+        # A second up keeps the running nodes.
+        again = json.loads(sim("up", "--nodes", 2, "--root", root).stdout)["nodes"]
+        assert [n["pid"] for n in again] == [n["pid"] for n in nodes]
+        os.kill(nodes[1]["pid"], 9)
+        status = sim("status", "--root", root, check=False)
+        assert status.returncode == 1
+        assert "down" in status.stdout.splitlines()[1]
+        down = sim("down", "--root", root)
+        assert "stopped" in down.stdout.splitlines()[0]
+        assert "not running" in down.stdout.splitlines()[1]
+        assert not fleet.pid_running(nodes[0]["pid"])
+        assert sim("status", "--root", root, check=False).returncode == 1
+    finally:
+        sim("down", "--root", root, "--grace", 1, check=False)
+
+
+def test_up_with_base_port_and_restart_keeps_the_port(tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        base = probe.getsockname()[1]
+    root = tmp_path / "fleet"
+    try:
+        nodes = json.loads(sim("up", "--nodes", 1, "--root", root, "--base-port", base).stdout)["nodes"]
+        assert nodes[0]["port"] == base and nodes[0]["url"] == "http://127.0.0.1:%d" % base
+    finally:
+        sim("down", "--root", root, "--grace", 1, check=False)
+
+
+def test_status_and_down_without_nodes_file(tmp_path):
+    for command in ("status", "down"):
+        result = sim(command, "--root", tmp_path, check=False)
+        assert result.returncode == 1
+        assert "nodes.json not found" in result.stderr and "apinode-sim up" in result.stderr
+
+
+def test_serve_on_a_port_in_use(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = sim("serve", "--data-dir", tmp_path / "n", "--port", port, check=False, timeout=30)
+        assert result.returncode != 0
+        assert "port %d on 127.0.0.1 is already in use" % port in result.stderr
+        up = sim("up", "--nodes", 1, "--root", tmp_path / "f", "--base-port", port, check=False)
+        assert up.returncode == 1 and "already in use" in up.stderr
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_data_dir(tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    result = sim("init", locked / "n", check=False)
+    assert result.returncode == 1 and "locked" in result.stderr
+
+
+def test_data_dir_that_is_a_file(tmp_path):
+    target = tmp_path / "file"
+    target.write_text("not a directory")
+    result = sim("init", target, check=False)
+    assert result.returncode == 1
+    assert "error:" in result.stderr and str(target) in result.stderr
+
+
+def test_node_that_dies_at_start_shows_its_log(tmp_path):
+    with pytest.raises(fleet.FleetError, match="log tail") as error:
+        fleet.spawn_node(str(tmp_path / "n"), extra_args=["--certfile", str(tmp_path / "missing.pem"),
+                                                          "--keyfile", str(tmp_path / "missing.pem")])
+    assert "missing.pem" in str(error.value)
+
+
+def test_help_texts_name_every_command():
+    text = sim("--help").stdout
+    for command in ("init", "serve", "up", "status", "down", "make-bundle"):
+        assert command in text
+    assert "--base-port" in sim("up", "--help").stdout
+    assert "--size-mb" in sim("make-bundle", "--help").stdout
