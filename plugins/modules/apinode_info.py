@@ -1,0 +1,324 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apinode_info
+short_description: Read what a Dataiku DSS API node runs - services, generations, keys, metrics, health
+version_added: 0.1.0
+author: dss.apinode contributors
+description:
+  - Reads, and never changes, the state of a DSS API node.
+  - O(gather) selects what is read, so a caller pays only for the requests it needs
+    (V(node) - 1 or 2 requests, V(services) - 1 + 1 per service, V(keys) - 1, V(metrics) - 1).
+  - Admin key secrets are never returned.
+extends_documentation_fragment:
+  - dss.apinode.connection
+  - dss.apinode.attributes
+  - dss.apinode.attributes.INFO_MODULE
+options:
+  gather:
+    description:
+      - What to read.
+      - V(node) - C(/isAlive/) (no authentication) and the DSS version from the admin API's response headers.
+      - V(services) - every service with its active mapping and its generations.
+      - V(keys) - the admin keys, without their secrets.
+      - V(metrics) - the node's metrics registry, and a per-service summary of request counts.
+    type: list
+    elements: str
+    choices: [services, keys, metrics, node]
+    default: [services, node]
+  services:
+    description:
+      - Only read these services (ids). Services that do not exist are left out of RV(services).
+      - Also limits RV(metrics_summary).
+    type: list
+    elements: str
+seealso:
+  - module: dss.apinode.apinode_service
+  - module: dss.apinode.apinode_generation
+  - module: dss.apinode.apinode_key
+  - module: dss.apinode.apinode_cache
+'''
+
+EXAMPLES = r'''
+- name: Fleet facts
+  hosts: apinodes
+  module_defaults:
+    group/dss.apinode.apinode:
+      url: "{{ apinode_url }}"
+      api_key: "{{ apinode_admin_key }}"
+  tasks:
+    - name: Services and node health (the default)
+      dss.apinode.apinode_info:
+      register: node_info
+
+    - name: Show which generation each service serves
+      ansible.builtin.debug:
+        msg: "{{ item.id }}: {{ item.mapping.entries | default([]) | map(attribute='generation') | list }}"
+      loop: "{{ node_info.services }}"
+
+    - name: Request counts of one service only
+      dss.apinode.apinode_info:
+        gather: [metrics]
+        services: [churn]
+      register: churn_metrics
+
+    - name: Admin keys (metadata only) and whether the node is drained
+      dss.apinode.apinode_info:
+        gather: [keys, node]
+      register: keys_info
+'''
+
+RETURN = r'''
+node:
+  description: Health and version of the node.
+  returned: when O(gather) has V(node)
+  type: dict
+  contains:
+    url:
+      description: Base URL of the node.
+      type: str
+    alive:
+      description: Whether C(/isAlive/) answered 200.
+      type: bool
+    forced_not_alive:
+      description: Whether the node is drained (the not-alive flag file is present).
+      type: bool
+    dss_version:
+      description: DSS version from the C(DSS-Version) response header.
+      type: str
+      returned: when the node sends it
+    api_version:
+      description: Admin API version, from the C(DSS-APINode-API-Version) or C(DSS-API-Version) header.
+      type: str
+      returned: when the node sends it
+    health_checks:
+      description: The health checks reported by C(/isAlive/).
+      type: dict
+      returned: when the node reports some
+services:
+  description: The services of the node, sorted by id.
+  returned: when O(gather) has V(services)
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Service id.
+      type: str
+    exists:
+      description: Always V(true) here.
+      type: bool
+    enabled:
+      description: Whether the service is enabled (V(false) when its start was aborted).
+      type: bool
+    mapping:
+      description: The active mapping, normalised; V(null) for a service that was never switched.
+      type: dict
+      contains:
+        mode:
+          description: V(SINGLE_GENERATION) or V(MULTI_GENERATION).
+          type: str
+        generation:
+          description: The generation in single mode.
+          type: str
+          returned: in single mode
+        entries:
+          description: The generations and their share of traffic (one entry with proba 1.0 in single mode).
+          type: list
+          elements: dict
+        strategy:
+          description: V(RANDOM) or V(HASH_BASED).
+          type: str
+        auditRoutingKey:
+          description: Routing key stamped on query-log events.
+          type: str
+          returned: when set
+    generations:
+      description: The generations on disk.
+      type: list
+      elements: dict
+      contains:
+        generationId:
+          description: Generation id.
+          type: str
+        createdOn:
+          description: Creation time of the package, epoch milliseconds.
+          type: int
+        createdWithDSSVersion:
+          description: DSS version that built the package.
+          type: str
+        createdWithDSSConfVersion:
+          description: DSS configuration version that built the package.
+          type: str
+        mounted:
+          description: Whether the generation is loaded in memory.
+          type: bool
+        mapped:
+          description: Share of traffic (0 to 1) in the current mapping.
+          type: float
+    start_aborted_reason:
+      description: Why an enabled service failed to start.
+      type: str
+      returned: when the start was aborted
+keys:
+  description: The admin keys of the node, without secrets, sorted by label.
+  returned: when O(gather) has V(keys)
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Id of the key.
+      type: str
+      returned: when the node gives ids
+    label:
+      description: Label.
+      type: str
+      returned: when set
+    description:
+      description: Description.
+      type: str
+      returned: when set
+    createdBy:
+      description: Creator.
+      type: str
+      returned: when set
+    createdOn:
+      description: Creation time, epoch milliseconds.
+      type: int
+      returned: when set
+    expiry:
+      description: Expiry.
+      type: raw
+      returned: when set
+metrics:
+  description: The node's raw metrics registry (Dropwizard JSON - gauges, counters, histograms, meters, timers).
+  returned: when O(gather) has V(metrics)
+  type: dict
+metrics_summary:
+  description: Request counts per service, from the C(dku.lambda.service.<service>.<endpoint>.*) meters.
+  returned: when O(gather) has V(metrics)
+  type: dict
+  sample:
+    churn:
+      requests: 12
+      success_requests: 11
+      active_requests: 0
+      endpoints:
+        predict:
+          requests: 12
+          success_requests: 11
+  contains:
+    requests:
+      description: Requests received by all endpoints of the service.
+      type: int
+    success_requests:
+      description: Requests answered successfully.
+      type: int
+    active_requests:
+      description: Requests in flight.
+      type: int
+    endpoints:
+      description: The same counts per endpoint.
+      type: dict
+'''
+
+from ansible_collections.dss.apinode.plugins.module_utils._common import (
+    build_module,
+    client_from_module,
+    run_module,
+)
+from ansible_collections.dss.apinode.plugins.module_utils._keys import key_metadata, list_keys
+from ansible_collections.dss.apinode.plugins.module_utils._service_state import read_services
+
+METRIC_PREFIX = 'dku.lambda.service.'
+
+
+def main():
+    module = build_module(
+        dict(
+            gather=dict(type='list', elements='str', default=['services', 'node'],
+                        choices=['services', 'keys', 'metrics', 'node']),
+            services=dict(type='list', elements='str'),
+        ),
+        supports_check_mode=True,
+    )
+    client = client_from_module(module)
+    run_module(module, client, lambda: gather_facts(module, client))
+
+
+def gather_facts(module, client):
+    gather = set(module.params['gather'])
+    only = set(module.params['services']) if module.params['services'] is not None else None
+    result = dict(changed=False)
+    if 'services' in gather:
+        result['services'] = read_services(client, only)
+    if 'keys' in gather:
+        keys = [key_metadata(k, show_mask=False) for k in list_keys(client, module)]
+        result['keys'] = sorted(keys, key=lambda k: (k.get('label') or '', k.get('id') or ''))
+    if 'metrics' in gather:
+        metrics = client.get('metrics') or {}
+        result['metrics'] = metrics
+        result['metrics_summary'] = summarise_metrics(metrics, only)
+    if 'node' in gather:
+        result['node'] = node_facts(client)
+    return result
+
+
+def node_facts(client):
+    """/isAlive/ (no auth; 503 when drained or unhealthy) + versions from an admin response's headers."""
+    # Only successful admin responses carry the version headers; reuse those of an earlier read.
+    headers = dict(client.last_headers) if client.request_count else {}
+    if not headers.get('dss-version'):
+        client.get('services')
+        headers = client.last_headers
+    alive = client.request('GET', '/isAlive/', auth=False, expect_error_statuses=(503,))
+    body = alive.body if isinstance(alive.body, dict) else {}
+    facts = dict(url=client.base_url, alive=alive.status == 200 and body.get('alive', True) is not False,
+                 forced_not_alive=bool(body.get('forcedNotAlive')))
+    if headers.get('dss-version'):
+        facts['dss_version'] = headers['dss-version']
+    api_version = headers.get('dss-apinode-api-version') or headers.get('dss-api-version')
+    if api_version:
+        facts['api_version'] = api_version
+    if body.get('healthChecks'):
+        facts['health_checks'] = body['healthChecks']
+    return facts
+
+
+def summarise_metrics(metrics, only=None):
+    """Sum the per-endpoint request meters of each service (names from the reference's metric list)."""
+    summary = {}
+
+    def service_entry(sid):
+        return summary.setdefault(sid, dict(requests=0, success_requests=0, active_requests=0, endpoints={}))
+
+    for name, meter in (metrics.get('meters') or {}).items():
+        if not name.startswith(METRIC_PREFIX):
+            continue
+        parts = name[len(METRIC_PREFIX):].split('.')
+        if len(parts) != 3 or parts[2] not in ('requests', 'successRequests'):
+            continue
+        sid, endpoint, what = parts
+        if only is not None and sid not in only:
+            continue
+        field = 'requests' if what == 'requests' else 'success_requests'
+        count = int((meter or {}).get('count') or 0)
+        entry = service_entry(sid)
+        entry[field] += count
+        entry['endpoints'].setdefault(endpoint, dict(requests=0, success_requests=0))[field] += count
+    for name, counter in (metrics.get('counters') or {}).items():
+        parts = name[len(METRIC_PREFIX):].split('.') if name.startswith(METRIC_PREFIX) else []
+        if len(parts) == 2 and parts[1] == 'activeRequests' and (only is None or parts[0] in only):
+            service_entry(parts[0])['active_requests'] = int((counter or {}).get('count') or 0)
+    return summary
+
+
+if __name__ == '__main__':
+    main()
