@@ -93,7 +93,7 @@ def _answer(action, generation_id, endpoint_id, body):
     if action == "run":
         return {"response": scoring.run(generation_id, endpoint_id, body)}
     if action in ("lookup", "lookup-simple"):
-        data = body.get("data") if action == "lookup" else body
+        data = body.get("data")
         if not isinstance(data, dict):
             raise bad_request("'data' is required")
         return {"results": [scoring.lookup(generation_id, endpoint_id, data)]}
@@ -106,9 +106,15 @@ def _answer(action, generation_id, endpoint_id, body):
 
 
 def _parse_query_body(request, action):
-    """POST bodies are JSON objects; GET calls (predict-simple, lookup-simple, run, query) use params."""
+    """POST bodies are JSON objects; GET calls use the query parameters (features of predict-simple,
+    record of lookup-simple, arguments of run and query). Returns (body, dispatch)."""
     if request.method == "GET":
-        return dict(request.params), None
+        params = dict(request.params)
+        if action == "predict-simple":
+            return {"features": params}, None
+        if action == "lookup-simple":
+            return {"data": params}, None
+        return params, None
     body = request.json("query")
     if body is None:
         body = {}
@@ -119,9 +125,6 @@ def _parse_query_body(request, action):
 
 def user_query(node, request, service, endpoint, action):
     started = time.monotonic()
-    if action.endswith("-simple") and request.method != "GET":
-        # predict-simple / lookup-simple are GET calls; a POST is parsed like the non-simple form.
-        action = action[: -len("-simple")]
     body, dispatch = _parse_query_body(request, action)
     generation = node.state.route_query(service, dispatch)
     check_user_auth(generation.config, request.headers)
