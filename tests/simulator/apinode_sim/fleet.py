@@ -85,6 +85,8 @@ def port_is_free(host, port):
     if not port:
         return True
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
+        # Like the server: a port left in TIME_WAIT by a killed node is free to reuse.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
