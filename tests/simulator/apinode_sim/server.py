@@ -199,9 +199,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("DSS-Version", self.server.node.dss_version)
             self.send_header("DSS-APINode-API-Version", "1")
             self.send_header("DSS-API-Version", "1")
-        self.end_headers()
+        # Headers and body leave in one write: one syscall and one segment per answer.
+        self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self.wfile.write(data)
+            self._headers_buffer.append(data)
+        self.flush_headers()
 
     def _handle(self):
         started = time.monotonic()
