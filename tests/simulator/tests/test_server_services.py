@@ -185,3 +185,15 @@ def test_delete_service_removes_everything(node, packages):
     assert node.admin("DELETE", "services/svc").json() == {"ok": True}
     assert node.admin("GET", "services").json() == []
     assert not os.path.exists(os.path.join(node.data_dir, "services", "svc"))
+
+
+def test_multipart_upload_is_binary_safe(node, packages):
+    payload = os.urandom(200000) + b"\r\n--not-a-boundary\r\n\r\n" + os.urandom(1000)
+    package = packages("bin1", extra_files={"endpoint-ep1/blob.bin": payload})
+    node.create("svc")
+    with open(package, "rb") as handle:
+        response = node.admin("POST", "services/svc/generations/actions/importFromStream",
+                              files={"note": (None, "ignored"), "file": ("x.zip", handle)})
+    assert response.status_code == 200, response.text
+    with open(os.path.join(node.data_dir, "services", "svc", "gens", "bin1", "endpoint-ep1", "blob.bin"), "rb") as f:
+        assert f.read() == payload
