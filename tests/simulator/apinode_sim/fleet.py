@@ -2,12 +2,14 @@
 
 import json
 import os
+import shlex
 import signal
 import socket
 import ssl
 import stat
 import subprocess
 import sys
+import sysconfig
 import time
 import urllib.error
 import urllib.request
@@ -55,10 +57,13 @@ def write_admin_script(data_dir):
     os.makedirs(bin_dir, exist_ok=True)
     script = os.path.join(bin_dir, "apinode-admin")
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # An uninstalled checkout needs its path; an installed package is found by the interpreter.
+    installed = package_root in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    pythonpath = "" if installed else 'PYTHONPATH=%s"${PYTHONPATH:+:$PYTHONPATH}" ' % shlex.quote(package_root)
     content = ("#!/bin/sh\n"
-               "# Simulated apinode-admin for the node in %s\n"
-               "PYTHONPATH=\"%s${PYTHONPATH:+:$PYTHONPATH}\" exec \"%s\" -m apinode_sim.admin_cli"
-               " --data-dir \"%s\" \"$@\"\n" % (data_dir, package_root, sys.executable, data_dir))
+               "# Simulated apinode-admin of the node in this data dir\n"
+               '%sexec %s -m apinode_sim.admin_cli --data-dir %s "$@"\n'
+               % (pythonpath, shlex.quote(sys.executable), shlex.quote(data_dir)))
     with open(script, "w") as handle:
         handle.write(content)
     os.chmod(script, os.stat(script).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)

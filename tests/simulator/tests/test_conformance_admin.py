@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+import requests
 from dataikuapi.utils import DataikuException
 
 from _conformance import covers
@@ -182,10 +183,13 @@ def test_admin_keys(node):
     assert second["key"] not in {k["key"] for k in auth.list_keys()}
 
 
-def test_wrong_admin_key_is_a_401(node):
-    with pytest.raises(DataikuException) as error:
+def test_wrong_or_missing_admin_key_is_a_401(node):
+    with pytest.raises(DataikuException, match="Unknown API key"):
         node.admin_client(api_key="not-a-key").list_services()
-    assert "401" in str(error.value.__cause__ or "") or "Unknown API key" in str(error.value)
+    wrong = requests.get(node.url + "/admin/api/services", auth=("not-a-key", ""), timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["message"] == "Unknown API key"
+    missing = requests.get(node.url + "/admin/api/services", timeout=10)
+    assert missing.status_code == 401 and "API Key not provided" in missing.json()["message"]
 
 
 @covers("APINodeAdminClient.get_metrics")
