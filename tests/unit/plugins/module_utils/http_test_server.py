@@ -204,8 +204,7 @@ class HttpTestServer:
     # -- scripting -------------------------------------------------------------------------
     def respond(self, status=200, body=None, headers=None, times=1):
         """Queue an answer; ``body`` is JSON-encoded unless it is bytes or text."""
-        for _ in range(times):
-            self._queue.append(_Canned(status, body, headers))
+        self._queue.extend([_Canned(status, body, headers)] * times)
         return self
 
     def slow(self, seconds=30, status=200, body=None):
@@ -215,8 +214,7 @@ class HttpTestServer:
 
     def drop(self, times=1):
         """Queue a connection closed right after the request, with no answer at all."""
-        for _ in range(times):
-            self._queue.append(_Canned(drop=True))
+        self._queue.extend([_Canned(drop=True)] * times)
         return self
 
     def record_and_next(self, request):
