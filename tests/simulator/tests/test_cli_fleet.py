@@ -2,6 +2,7 @@
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -122,3 +123,15 @@ def test_help_texts_name_every_command():
         assert command in text
     assert "--base-port" in sim("up", "--help").stdout
     assert "--size-mb" in sim("make-bundle", "--help").stdout
+
+
+def test_down_kills_a_node_that_ignores_sigterm(tmp_path):
+    root = tmp_path / "fleet"
+    try:
+        (node,) = json.loads(sim("up", "--nodes", 1, "--root", root).stdout)["nodes"]
+        os.kill(node["pid"], signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
+        down = sim("down", "--root", root, "--grace", "0.5")
+        assert "killed" in down.stdout
+        assert not fleet.pid_running(node["pid"])
+    finally:
+        sim("down", "--root", root, "--grace", 1, check=False)
