@@ -45,7 +45,9 @@ def _move_away(data_dir, path):
     os.makedirs(data_dir.tmp, exist_ok=True)
     os.rename(path, trash)
     fsync_dir(os.path.dirname(path))
-    shutil.rmtree(trash, ignore_errors=True)
+    # The rename is the durable step; the bytes go in the background so big trees never hold the
+    # state lock (leftovers in tmp/ are wiped at the next start).
+    threading.Thread(target=shutil.rmtree, args=(trash, True), daemon=True).start()
 
 
 class Generation:
