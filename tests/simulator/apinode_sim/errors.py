@@ -72,12 +72,3 @@ def internal(message, error_type=RUNTIME, **kwargs):
     """Anything the node does not map explicitly -> 500."""
     return ApiError(500, message, error_type, **kwargs)
 
-
-def unavailable(message):
-    return ApiError(503, message, ENDPOINT_UNAVAILABLE)
-
-
-def service_unknown(service_id, message=None):
-    """The coded 'Unknown API service' error, used by the user API."""
-    return ApiError(400, message or "Service %s does not exist" % service_id, ILLEGAL_ARGUMENT,
-                    code="ERR_APINODE_SERVICE_UNKNOWN", title="Unknown API service")

@@ -2,7 +2,6 @@
 
 import json
 import os
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
