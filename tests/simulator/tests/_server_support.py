@@ -82,7 +82,8 @@ def running_node(data_dir, **kwargs):
 
 
 @pytest.fixture
-def node(tmp_path):
+def sim(tmp_path):
+    """An in-process node with test hooks on (named `sim` so it never shadows conftest's `node`)."""
     with running_node(tmp_path / "node", test_hooks=True) as running:
         yield running
 

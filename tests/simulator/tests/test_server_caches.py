@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from _server_support import assert_java_error, make_package, node, packages  # noqa: F401 (fixtures)
+from _server_support import assert_java_error, make_package, sim, packages  # noqa: F401 (fixtures)
 
 
 def code_env(root, name, lang="PYTHON"):
@@ -37,97 +37,97 @@ def model_archive(path, key="hf@org/tiny", kind="zip", root="tiny", with_model=T
     return str(path)
 
 
-def test_code_env_import_and_clean(node, tmp_path):
+def test_code_env_import_and_clean(sim, tmp_path):
     env = code_env(tmp_path, "py-env")
-    answer = node.admin("POST", "cached-code-envs", params={"fileDir": env, "language": "python"})
+    answer = sim.admin("POST", "cached-code-envs", params={"fileDir": env, "language": "python"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["envName"] == "py-env" and answer.json()["alreadyCached"] is False
-    cached = os.path.join(node.data_dir, "code-envs-cache", "python", "py-env")
+    cached = os.path.join(sim.data_dir, "code-envs-cache", "python", "py-env")
     assert os.path.isfile(os.path.join(cached, "ready.txt")) and os.path.isfile(os.path.join(cached, "desc.json"))
-    again = node.admin("POST", "cached-code-envs", params={"fileDir": env, "language": "python"}).json()
+    again = sim.admin("POST", "cached-code-envs", params={"fileDir": env, "language": "python"}).json()
     assert again["alreadyCached"] is True
     r_env = code_env(tmp_path, "r-env", "R")
-    error = assert_java_error(node.admin("POST", "cached-code-envs", params={"fileDir": r_env, "language": "python"}),
+    error = assert_java_error(sim.admin("POST", "cached-code-envs", params={"fileDir": r_env, "language": "python"}),
                               400)
     assert "python" in error["message"] and "R" in error["message"]
-    assert_java_error(node.admin("POST", "cached-code-envs", params={"fileDir": str(tmp_path / "none"),
+    assert_java_error(sim.admin("POST", "cached-code-envs", params={"fileDir": str(tmp_path / "none"),
                                                                      "language": "python"}), 400)
-    assert_java_error(node.admin("POST", "cached-code-envs", params={"fileDir": env}), 400)
-    cleaned = node.admin("DELETE", "cached-code-envs").json()
+    assert_java_error(sim.admin("POST", "cached-code-envs", params={"fileDir": env}), 400)
+    cleaned = sim.admin("DELETE", "cached-code-envs").json()
     assert cleaned["deletedCodeEnvs"] == [{"envName": "py-env", "language": "python"}]
     assert not os.path.exists(cached)
 
 
-def test_code_env_used_by_a_generation_is_kept(node, tmp_path):
+def test_code_env_used_by_a_generation_is_kept(sim, tmp_path):
     env = code_env(tmp_path, "used-env")
-    node.admin("POST", "cached-code-envs", params={"fileDir": env, "language": "python"})
+    sim.admin("POST", "cached-code-envs", params={"fileDir": env, "language": "python"})
     package = make_package(tmp_path / "v1.zip", "v1", extra_files={
         "endpoint-ep1/python-env-desc/desc.json": json.dumps({"envName": "used-env", "envLang": "PYTHON"})})
-    node.create("svc")
-    node.import_package("svc", package)
-    assert node.admin("DELETE", "cached-code-envs").json()["deletedCodeEnvs"] == []
+    sim.create("svc")
+    sim.import_package("svc", package)
+    assert sim.admin("DELETE", "cached-code-envs").json()["deletedCodeEnvs"] == []
 
 
-def test_register_global_code_env(node, tmp_path):
+def test_register_global_code_env(sim, tmp_path):
     env = code_env(tmp_path, "global-env")
     built = tmp_path / "built"
     built.mkdir()
     params = {"exportedEnvDir": env, "builtEnvDir": str(built), "language": "python"}
-    answer = node.admin("POST", "register-global-code-env", params=params)
+    answer = sim.admin("POST", "register-global-code-env", params=params)
     assert answer.status_code == 200 and answer.json()["builtEnvDir"] == str(built)
-    assert node.admin("DELETE", "cached-code-envs").json()["deletedCodeEnvs"] == []
+    assert sim.admin("DELETE", "cached-code-envs").json()["deletedCodeEnvs"] == []
     params["builtEnvDir"] = str(tmp_path / "missing")
-    assert_java_error(node.admin("POST", "register-global-code-env", params=params), 400)
+    assert_java_error(sim.admin("POST", "register-global-code-env", params=params), 400)
 
 
 @pytest.mark.parametrize("kind", ["zip", "tar.gz"])
-def test_model_cache(node, tmp_path, kind):
+def test_model_cache(sim, tmp_path, kind):
     archive = model_archive(tmp_path / ("model." + kind), kind=kind)
-    answer = node.admin("POST", "model-cache", params={"modelArchivePath": archive})
+    answer = sim.admin("POST", "model-cache", params={"modelArchivePath": archive})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"modelKey": "hf@org/tiny", "alreadyCached": False}
-    target = os.path.join(node.data_dir, "model-cache", "hf@org--tiny")
+    target = os.path.join(sim.data_dir, "model-cache", "hf@org--tiny")
     assert os.path.isfile(os.path.join(target, "model_metadata.json"))
     assert os.path.isdir(os.path.join(target, "model"))
-    assert node.admin("DELETE", "model-cache").status_code == 200
-    assert os.listdir(os.path.join(node.data_dir, "model-cache")) == []
+    assert sim.admin("DELETE", "model-cache").status_code == 200
+    assert os.listdir(os.path.join(sim.data_dir, "model-cache")) == []
 
 
-def test_bad_model_archives(node, tmp_path):
+def test_bad_model_archives(sim, tmp_path):
     no_model = model_archive(tmp_path / "nomodel.zip", with_model=False)
-    error = assert_java_error(node.admin("POST", "model-cache", params={"modelArchivePath": no_model}), 400)
+    error = assert_java_error(sim.admin("POST", "model-cache", params={"modelArchivePath": no_model}), 400)
     assert no_model in error["message"]
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"junk")
-    assert_java_error(node.admin("POST", "model-cache", params={"modelArchivePath": str(junk)}), 400)
-    assert_java_error(node.admin("POST", "model-cache", params={"modelArchivePath": str(tmp_path / "x")}), 400)
+    assert_java_error(sim.admin("POST", "model-cache", params={"modelArchivePath": str(junk)}), 400)
+    assert_java_error(sim.admin("POST", "model-cache", params={"modelArchivePath": str(tmp_path / "x")}), 400)
 
 
-def test_clean_unused_services_and_generations(node, packages):
-    node.create("live")
-    node.create("off")
-    node.import_package("live", packages("v1", created_on=1))
-    node.import_package("live", packages("v2", created_on=2))
-    node.admin("POST", "services/live/actions/switchTo/v2")
-    answer = node.admin("DELETE", "services-clean-unused").json()
+def test_clean_unused_services_and_generations(sim, packages):
+    sim.create("live")
+    sim.create("off")
+    sim.import_package("live", packages("v1", created_on=1))
+    sim.import_package("live", packages("v2", created_on=2))
+    sim.admin("POST", "services/live/actions/switchTo/v2")
+    answer = sim.admin("DELETE", "services-clean-unused").json()
     assert answer["deletedServices"] == ["off"]
     assert answer["deletedGenerations"] == [{"serviceId": "live", "generationId": "v1"}]
-    assert [s["serviceId"] for s in node.admin("GET", "services").json()] == ["live"]
-    assert list(node.generations("live")) == ["v2"]
+    assert [s["serviceId"] for s in sim.admin("GET", "services").json()] == ["live"]
+    assert list(sim.generations("live")) == ["v2"]
 
 
-def test_settings_endpoints(node):
-    node.create("svc")
+def test_settings_endpoints(sim):
+    sim.create("svc")
     settings = {"pool": {"floor": 1, "ceil": 4, "cruise": 2, "queue": 16, "timeout": 10000}}
-    assert node.admin("POST", "services/svc/endpoints/ep1/settings", json=settings).json() == {"ok": True}
-    path = os.path.join(node.data_dir, "config", "services", "svc", "ep1.json")
+    assert sim.admin("POST", "services/svc/endpoints/ep1/settings", json=settings).json() == {"ok": True}
+    path = os.path.join(sim.data_dir, "config", "services", "svc", "ep1.json")
     with open(path) as handle:
         assert json.load(handle) == settings
-    assert node.admin("POST", "services/svc/actions/reset-endpoints-settings").json() == {"ok": True}
+    assert sim.admin("POST", "services/svc/actions/reset-endpoints-settings").json() == {"ok": True}
     assert not os.path.exists(path)
-    assert_java_error(node.admin("POST", "services/ghost/endpoints/ep1/settings", json=settings), 400)
-    audit = node.admin("GET", "audit-settings").json()
+    assert_java_error(sim.admin("POST", "services/ghost/endpoints/ep1/settings", json=settings), 400)
+    audit = sim.admin("GET", "audit-settings").json()
     assert audit["logQueries"] is True
-    response = node.admin("POST", "audit-settings", json=dict(audit, logQueries=False))
+    response = sim.admin("POST", "audit-settings", json=dict(audit, logQueries=False))
     assert response.status_code == 200 and response.content == b""
-    assert node.admin("GET", "audit-settings").json()["logQueries"] is False
+    assert sim.admin("GET", "audit-settings").json()["logQueries"] is False

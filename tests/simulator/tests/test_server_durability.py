@@ -8,17 +8,17 @@ import pytest
 import requests
 import trustme
 
-from _server_support import assert_java_error, make_package, node, packages, running_node  # noqa: F401
+from _server_support import assert_java_error, make_package, sim, packages, running_node  # noqa: F401
 
 
-def test_fifty_concurrent_mutations(node, packages):
-    node.create("shared")
+def test_fifty_concurrent_mutations(sim, packages):
+    sim.create("shared")
     package = packages("g1")
 
     def mutate(i):
         session = requests.Session()
-        session.auth = (node.admin_key, "")
-        base = node.url + "/admin/api/"
+        session.auth = (sim.admin_key, "")
+        base = sim.url + "/admin/api/"
         kind = i % 5
         if kind == 0:
             return "create", session.post(base + "services/", json={"serviceId": "s%d" % i}).status_code
@@ -41,15 +41,15 @@ def test_fifty_concurrent_mutations(node, packages):
     assert sorted(by_kind["import"]) == [200] + [400] * 9, "exactly one import of the same generation wins"
     assert sorted(by_kind["dup"]) == [200] + [400] * 9
     assert by_kind["audit"] == [200] * 10
-    services = {s["serviceId"] for s in node.admin("GET", "services").json()}
+    services = {s["serviceId"] for s in sim.admin("GET", "services").json()}
     assert services == {"shared", "dup"} | {"s%d" % i for i in range(0, 50, 5)}
-    assert len(node.admin("GET", "keys").json()) == 11
-    with open(os.path.join(node.data_dir, "config", "adminkeys.json")) as handle:
+    assert len(sim.admin("GET", "keys").json()) == 11
+    with open(os.path.join(sim.data_dir, "config", "adminkeys.json")) as handle:
         assert len(json.load(handle)["keys"]) == 11
     for service in services:
-        with open(os.path.join(node.data_dir, "services", service, "state.json")) as handle:
+        with open(os.path.join(sim.data_dir, "services", service, "state.json")) as handle:
             assert json.load(handle) == {"enabled": False}
-    assert not [n for n in os.listdir(os.path.join(node.data_dir, "tmp"))], "temp files left behind"
+    assert not [n for n in os.listdir(os.path.join(sim.data_dir, "tmp"))], "temp files left behind"
 
 
 def test_fresh_server_sees_the_same_state(tmp_path):
@@ -132,12 +132,12 @@ def test_mutual_tls(tmp_path, certs):
         assert requests.get(mtls.url + "/isAlive/", verify=certs["ca.pem"], cert=certs["client.pem"]).ok
 
 
-def test_keep_alive_connection_is_reused(node):
+def test_keep_alive_connection_is_reused(sim):
     import base64
     import http.client
-    host, port = node.url.replace("http://", "").split(":")
+    host, port = sim.url.replace("http://", "").split(":")
     connection = http.client.HTTPConnection(host, int(port))
-    auth = "Basic " + base64.b64encode((node.admin_key + ":").encode()).decode()
+    auth = "Basic " + base64.b64encode((sim.admin_key + ":").encode()).decode()
     sockets = set()
     for path in ("/admin/api/services", "/admin/api/nowhere", "/admin/api/keys") * 5:
         connection.request("GET", path, headers={"Authorization": auth})

@@ -5,19 +5,19 @@ import collections
 import pytest
 
 from apinode_sim import scoring
-from _server_support import assert_java_error, node, packages  # noqa: F401 (fixtures)
+from _server_support import assert_java_error, sim, packages  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
-def two_gens(node, packages):
-    node.create("svc")
-    node.import_package("svc", packages("v1", created_on=1))
-    node.import_package("svc", packages("v2", created_on=2))
-    return node
+def two_gens(sim, packages):
+    sim.create("svc")
+    sim.import_package("svc", packages("v1", created_on=1))
+    sim.import_package("svc", packages("v2", created_on=2))
+    return sim
 
 
-def set_mapping(node, body):
-    return node.admin("POST", "services/svc/actions/setMapping", json=body)
+def set_mapping(sim, body):
+    return sim.admin("POST", "services/svc/actions/setMapping", json=body)
 
 
 @pytest.mark.parametrize("body, fragment", [
@@ -71,11 +71,11 @@ def test_switch_to_keeps_audit_routing_key_and_unmounts(two_gens):
     assert (gens["v2"]["mounted"], gens["v2"]["mapped"]) == (True, 1.0)
 
 
-def predict(node, features, dispatch=None, service="svc", endpoint="ep1", **kwargs):
+def predict(sim, features, dispatch=None, service="svc", endpoint="ep1", **kwargs):
     body = {"features": features}
     if dispatch is not None:
         body["dispatch"] = dispatch
-    return node.user("POST", "%s/%s/predict" % (service, endpoint), json=body, **kwargs)
+    return sim.user("POST", "%s/%s/predict" % (service, endpoint), json=body, **kwargs)
 
 
 def test_forced_generation(two_gens):

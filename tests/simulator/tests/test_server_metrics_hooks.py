@@ -3,18 +3,18 @@
 import pytest
 import requests
 
-from _server_support import assert_java_error, node, packages, running_node  # noqa: F401 (fixtures)
+from _server_support import assert_java_error, sim, packages, running_node  # noqa: F401 (fixtures)
 
 ENDPOINTS = [{"id": "ep1", "type": "STD_PREDICTION"},
              {"id": "bad", "type": "STD_PREDICTION", "simFailure": {"status": 503}}]
 
 
 @pytest.fixture
-def live(node, packages):
-    node.create("svc")
-    node.import_package("svc", packages("v1", endpoints=ENDPOINTS))
-    node.admin("POST", "services/svc/actions/switchTo/v1")
-    return node
+def live(sim, packages):
+    sim.create("svc")
+    sim.import_package("svc", packages("v1", endpoints=ENDPOINTS))
+    sim.admin("POST", "services/svc/actions/switchTo/v1")
+    return sim
 
 
 def test_metrics_count_user_requests(live):

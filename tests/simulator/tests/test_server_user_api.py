@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from apinode_sim import scoring
-from _server_support import assert_java_error, node, packages  # noqa: F401 (fixtures)
+from _server_support import assert_java_error, sim, packages  # noqa: F401 (fixtures)
 
 QUERY_KEY = "query-key-0123456789"
 ENDPOINTS = [
@@ -19,19 +19,19 @@ ENDPOINTS = [
 
 
 @pytest.fixture
-def live(node, packages):
-    node.create("svc")
-    node.import_package("svc", packages("v1", endpoints=ENDPOINTS))
-    node.admin("POST", "services/svc/actions/switchTo/v1")
-    return node
+def live(sim, packages):
+    sim.create("svc")
+    sim.import_package("svc", packages("v1", endpoints=ENDPOINTS))
+    sim.admin("POST", "services/svc/actions/switchTo/v1")
+    return sim
 
 
 @pytest.fixture
-def private(node, packages):
-    node.create("priv")
-    node.import_package("priv", packages("p1", public=False, query_keys=[QUERY_KEY]))
-    node.admin("POST", "services/priv/actions/switchTo/p1")
-    return node
+def private(sim, packages):
+    sim.create("priv")
+    sim.import_package("priv", packages("p1", public=False, query_keys=[QUERY_KEY]))
+    sim.admin("POST", "services/priv/actions/switchTo/p1")
+    return sim
 
 
 def test_every_endpoint_kind(live):
@@ -86,20 +86,20 @@ def test_private_service_auth(private):
     assert_java_error(private.user("POST", path, json=body, headers={"Authorization": "Bearer x"}), 401)
 
 
-def test_is_alive_and_drain_file(node):
+def test_is_alive_and_drain_file(sim):
     for path in ("/isAlive/", "/isAlive"):
-        response = requests.get(node.url + path)
+        response = requests.get(sim.url + path)
         assert response.status_code == 200 and response.json()["alive"] is True
-    assert node.admin("POST", "set-not-alive").status_code == 200
-    assert os.path.exists(os.path.join(node.data_dir, "apinode-not-alive.txt"))
-    response = requests.get(node.url + "/isAlive/")
+    assert sim.admin("POST", "set-not-alive").status_code == 200
+    assert os.path.exists(os.path.join(sim.data_dir, "apinode-not-alive.txt"))
+    response = requests.get(sim.url + "/isAlive/")
     assert response.status_code == 503
     assert response.json() == {"forcedNotAlive": True, "alive": False}
-    node.admin("GET", "set-alive")
-    assert requests.get(node.url + "/isAlive/").status_code == 200
-    # An operator can drain the node by hand, as on a real node.
-    open(os.path.join(node.data_dir, "apinode-not-alive.txt"), "w").close()
-    assert requests.get(node.url + "/isAlive/").status_code == 503
+    sim.admin("GET", "set-alive")
+    assert requests.get(sim.url + "/isAlive/").status_code == 200
+    # An operator can drain the sim by hand, as on a real sim.
+    open(os.path.join(sim.data_dir, "apinode-not-alive.txt"), "w").close()
+    assert requests.get(sim.url + "/isAlive/").status_code == 503
 
 
 def test_service_alive_simple(live):
