@@ -116,6 +116,22 @@ def test_admin_paths_are_relative_to_the_admin_api(server, client):
     assert server.requests[0].headers['accept'] == 'application/json'
 
 
+def test_a_trailing_slash_on_the_base_url_is_ignored(server, make_client):
+    server.respond(200, {})
+    make_client(server.url + '/').get('services')
+    assert server.requests[0].raw_path == '/admin/api/services'
+
+
+def test_redirects_are_not_followed(server, client):
+    # A redirect would re-send the admin key to another place; it is reported instead.
+    server.respond(302, headers={'Location': 'http://127.0.0.1:9/elsewhere'})
+    with pytest.raises(ApiNodeError) as info:
+        client.get('services')
+    assert info.value.status == 302
+    assert not isinstance(info.value, ApiNodeConnectionError)
+    assert len(server.requests) == 1
+
+
 def test_absolute_paths_start_at_the_root_and_can_go_without_auth(server, client):
     server.respond(200, 'OK')
     resp = client.request('GET', '/isAlive/', auth=False)
