@@ -55,7 +55,14 @@ class ApiNodeError(Exception):
 
 
 class ApiNodeConnectionError(ApiNodeError):
-    """The node could not be reached at all (refused, DNS, TLS, timeout): no HTTP status."""
+    """The node could not be reached at all (refused, DNS, TLS, timeout): no HTTP status.
+
+    ``retryable`` is False for failures that a retry cannot cure (TLS verification, unknown host).
+    """
+
+    def __init__(self, msg, retryable=True, **kwargs):
+        super(ApiNodeConnectionError, self).__init__(msg, **kwargs)
+        self.retryable = retryable
 
 
 class ApiNodeResponse(object):
@@ -209,7 +216,7 @@ class ApiNodeClient(object):
             try:
                 return self._send_once(method, url, data, send_headers, expect_error_statuses)
             except ApiNodeError as err:
-                retryable = isinstance(err, ApiNodeConnectionError) or err.status in RETRYABLE_STATUSES
+                retryable = getattr(err, 'retryable', False) or err.status in RETRYABLE_STATUSES
                 if not retryable or attempt >= attempts:
                     raise
                 delay = self.backoff * (2 ** (attempt - 1))
@@ -270,19 +277,23 @@ class ApiNodeClient(object):
     def _connection_error(self, method, url, err):
         reason = getattr(err, 'reason', err)
         netloc = urlparse(url).netloc
+        retryable = False
         if isinstance(reason, (ssl.SSLError, ssl.CertificateError)) or 'CERTIFICATE' in to_native(reason).upper():
             what = ('TLS handshake failed (%s); check validate_certs, ca_path, client_cert and client_key'
                     % to_native(reason))
         elif isinstance(reason, socket.timeout) or 'timed out' in to_native(reason):
             what = 'no answer within %s seconds (timeout)' % self.timeout
+            retryable = True
         elif isinstance(reason, socket.gaierror):
             what = 'cannot resolve host name %s (%s)' % (urlparse(url).hostname, to_native(reason))
         elif isinstance(reason, ConnectionRefusedError) or 'refused' in to_native(reason).lower():
             what = 'connection refused by %s: is the API node running and listening on that port?' % netloc
+            retryable = True
         else:
             what = 'connection failed (%s)' % to_native(reason)
+            retryable = True
         msg = 'Cannot reach the API node: %s %s: %s' % (method, url, what)
-        return ApiNodeConnectionError(self.scrub(msg), method=method, url=self.scrub(url))
+        return ApiNodeConnectionError(self.scrub(msg), retryable=retryable, method=method, url=self.scrub(url))
 
 
 def _read_error_body(err):

@@ -506,6 +506,15 @@ def test_timeout_on_get_is_retried(server, recorder):
     assert 'no answer within 0.3 seconds (timeout)' in recorder.warnings[0]
 
 
+def test_dns_failure_is_not_retried(make_client, recorder):
+    # A retry cannot make an unknown host resolvable; failing at once saves the backoff.
+    client = make_client('http://apinode-missing.invalid:12000', retries=3)
+    with pytest.raises(ApiNodeConnectionError) as info:
+        client.get('services')
+    assert info.value.retryable is False
+    assert client.request_count == 1 and recorder.sleeps == []
+
+
 # -- TLS ---------------------------------------------------------------------------------------
 
 @pytest.fixture
@@ -528,6 +537,13 @@ def test_untrusted_certificate_fails_when_validating(tls_server, make_client):
     assert msg.startswith('Cannot reach the API node: GET %s/admin/api/services: TLS handshake failed' % tls_server.url)
     assert 'validate_certs' in msg and 'ca_path' in msg
     assert tls_server.requests == []
+
+
+def test_certificate_failure_is_not_retried(tls_server, make_client, recorder):
+    client = make_client(tls_server.url, retries=3)
+    with pytest.raises(ApiNodeConnectionError):
+        client.get('services')
+    assert client.request_count == 1 and recorder.sleeps == []
 
 
 def test_validation_is_on_by_default():
