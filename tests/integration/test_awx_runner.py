@@ -1,0 +1,153 @@
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Run the rolling_deploy playbook the way AWX runs a job: ansible-runner and a private data dir.
+
+- ``env/envvars`` holds what the documented credential type injects (rendered from
+  docs/awx/credential_type.yml), with one admin key shared by the whole fleet;
+- ``inventory/`` holds the hosts with their URLs but no admin key: the group variables read it from the
+  injected environment, as the AWX guide tells users to do;
+- ``project/`` holds the job template's playbook, which imports ``dss.apinode.rolling_deploy``.
+
+Job events are what AWX shows to everyone who can read the job: no admin key and no user API key may
+appear in them, nor anywhere in the artifacts, except in ansible-runner's own ``command`` file, which
+records the environment it was given (the credential's value, as in env/envvars: AWX keeps it in the
+private data dir it deletes afterwards).
+"""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from awx_credential import render_injectors
+
+ansible_runner = pytest.importorskip("ansible_runner")  # pinned in requirements/dev.txt
+
+FLEET_KEY = "AwxFleetAdminKey0123456789abcdef"
+ROLLBACK_TASK = "Roll back the nodes that switched, to exactly what they served before"
+
+PROJECT_PLAYBOOK = """\
+- name: Rolling deploy
+  ansible.builtin.import_playbook: dss.apinode.rolling_deploy
+"""
+
+
+def share_fleet_key(fleet):
+    """Give every node the same admin key, as one AWX credential holds one value."""
+    for node in fleet.nodes:
+        answer = requests.post(node.url + "/admin/api/keys", auth=(node.admin_key, ""), timeout=10,
+                               json={"key": FLEET_KEY, "label": "awx", "createdBy": "tests"})
+        answer.raise_for_status()
+
+
+def private_data_dir(root, fleet, collections_path, services):
+    (root / "env").mkdir(parents=True)
+    (root / "credential").mkdir()
+    env, _files = render_injectors({"api_key": FLEET_KEY}, root / "credential")
+    env["ANSIBLE_COLLECTIONS_PATH"] = str(collections_path)
+    (root / "env" / "envvars").write_text(yaml.safe_dump(env))
+    hosts = {node.name: {"ansible_connection": "local",
+                         "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                         "apinode_url": node.url,
+                         "apinode_data_dir": str(node.data_dir)} for node in fleet.nodes}
+    group_vars = {
+        "apinode_admin_key": "{{ lookup('ansible.builtin.env', 'DATAIKU_APINODE_API_KEY') }}",
+        "apinode_deploy_services": services,
+        "apinode_deploy_smoke_retries": 0,
+        "apinode_deploy_smoke_delay": 0,
+    }
+    (root / "inventory").mkdir()
+    (root / "inventory" / "hosts.yml").write_text(
+        yaml.safe_dump({"all": {"children": {"apinodes": {"hosts": hosts, "vars": group_vars}}}}))
+    (root / "project").mkdir()
+    (root / "project" / "deploy.yml").write_text(PROJECT_PLAYBOOK)
+    return root
+
+
+def run_job(root, ident):
+    return ansible_runner.run(private_data_dir=str(root), playbook="deploy.yml", ident=ident, quiet=True)
+
+
+def service_item(manifest, version):
+    package = next(p for p in manifest["packages"] if p["version"] == version)
+    query = package["test_queries"]["predict"][0]
+    return {"id": package["service"], "package": package["path"], "generation": version,
+            "smoke_tests": [{"endpoint": "predict", "features": query["features"],
+                             "api_key": package["query_keys"][0]}]}
+
+
+def secrets_of(fleet, manifest):
+    """{secret: what it is}, so that a failure names the kind of key without printing it."""
+    user_keys = {key for package in manifest["packages"] for key in package["query_keys"]}
+    assert user_keys, "the packages must be private so that smoke tests carry user keys"
+    secrets = {key: "a user API key" for key in user_keys}
+    secrets.update({key: "an admin key of a node" for key in fleet.all_keys()})
+    secrets[FLEET_KEY] = "the credential's admin key"
+    return secrets
+
+
+def assert_no_secret_leaked(runner, root, secrets):
+    events = list(runner.events)
+    assert events and events[-1]["event"] == "playbook_on_stats"
+    leaks = ["%s in a %s event of task %r" % (what, event["event"], event.get("event_data", {}).get("task"))
+             for event in events for secret, what in secrets.items() if secret in json.dumps(event)]
+    assert not leaks, "keys appear in the job events: %s" % "; ".join(leaks)
+    artifacts = root / "artifacts" / runner.config.ident
+    checked = 0
+    for path in artifacts.rglob("*"):
+        if not path.is_file():
+            continue
+        text = path.read_text(errors="replace")
+        allowed = {FLEET_KEY} if path.name == "command" and path.parent == artifacts else set()
+        for secret, what in secrets.items():
+            assert secret in allowed or secret not in text, "%s appears in %s" % (what, path.relative_to(root))
+        checked += 1
+    assert checked > 2  # status, rc, stdout, job events...
+
+
+def serving(node, service):
+    return {g["generationId"] for g in node.admin_client().service(service).list_generations() if g.get("mapped")}
+
+
+def test_rolling_deploy_through_ansible_runner(tmp_path, sim_fleet, make_bundle, collections_path, monkeypatch):
+    # ansible-runner looks up ansible-playbook on PATH: the one of this virtualenv.
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent) + os.pathsep + os.environ.get("PATH", ""))
+    manifest = make_bundle(services=["churn"], versions=["v1", "v2"], private=True,
+                           failing_endpoints=["churn:v2:predict"])
+    fleet = sim_fleet(nodes=3)
+    share_fleet_key(fleet)
+    secrets = secrets_of(fleet, manifest)
+    node_keys_before = {node.name: len(node.admin_keys()) for node in fleet.nodes}
+
+    # 1. v1 everywhere: the job succeeds and the credential's key did the work.
+    root = private_data_dir(tmp_path / "job1", fleet, collections_path, [service_item(manifest, "v1")])
+    first = run_job(root, "deploy-v1")
+    assert first.status == "successful", first.stdout.read()
+    assert first.rc == 0
+    assert (root / "artifacts" / "deploy-v1" / "status").read_text().strip() == "successful"
+    for node in fleet.nodes:
+        assert serving(node, "churn") == {"v1"}
+        # no node-local key was bootstrapped: the injected key was used
+        assert len(node.admin_keys()) == node_keys_before[node.name]
+    assert_no_secret_leaked(first, root, secrets)
+
+    # 2. v2 fails its smoke test on the first node: the job fails and rolls that node back to v1.
+    root = private_data_dir(tmp_path / "job2", fleet, collections_path, [service_item(manifest, "v2")])
+    second = run_job(root, "deploy-v2")
+    assert second.status == "failed"
+    assert second.rc != 0
+    events = list(second.events)
+    rollback = [e for e in events if e["event"] in ("runner_on_ok", "runner_item_on_ok")
+                and e["event_data"].get("task") == ROLLBACK_TASK]
+    assert rollback, "no rollback event in the failed job"
+    assert any(e["event_data"]["res"].get("changed") for e in rollback)
+    failures = [e for e in events if e["event"] == "runner_on_failed" and not e["event_data"].get("ignore_errors")]
+    assert failures and "predict" in json.dumps([e["event_data"]["res"].get("msg") for e in failures])
+    for node in fleet.nodes:
+        assert serving(node, "churn") == {"v1"}, "%s does not serve v1 after the rollback" % node.name
+    assert_no_secret_leaked(second, root, secrets)
