@@ -1,0 +1,146 @@
+"""A canary release end to end: v1 alone, then 90 % v1 / 10 % v2, then v2 alone, then a rollback.
+
+Real predictions through the official user client show which generation answered each query.
+"""
+
+import time
+from collections import Counter
+
+SERVICE = "churn"
+FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
+
+HEADER = """
+- hosts: apinodes
+  gather_facts: false
+  module_defaults:
+    group/dss.apinode.apinode:
+      url: "{{ apinode_url }}"
+      api_key: "{{ apinode_admin_key }}"
+  tasks:
+"""
+
+STAGE = HEADER + """
+    - name: Service
+      dss.apinode.apinode_service:
+        name: churn
+
+    - name: Import v1
+      dss.apinode.apinode_generation:
+        service: churn
+        archive: "{{ packages.v1 }}"
+        generation: v1
+
+    - name: Import and preload v2
+      dss.apinode.apinode_generation:
+        service: churn
+        archive: "{{ packages.v2 }}"
+        generation: v2
+        preload: true
+
+    - name: Serve v1
+      dss.apinode.apinode_service:
+        name: churn
+        generation: v1
+        enabled: true
+"""
+
+CANARY = HEADER + """
+    - name: Canary
+      dss.apinode.apinode_service:
+        name: churn
+        mapping:
+          - generation: v1
+            proba: 0.9
+          - generation: v2
+            proba: 0.1
+"""
+
+PROMOTE = HEADER + """
+    - name: Promote
+      dss.apinode.apinode_service:
+        name: churn
+        generation: v2
+      register: promote
+
+    - name: Roll back to exactly what was there
+      dss.apinode.apinode_service:
+        name: churn
+        mapping: "{{ promote.previous.mapping.entries }}"
+        strategy: "{{ promote.previous.mapping.strategy }}"
+        enabled: "{{ promote.previous.enabled }}"
+      when: rollback | default(false) | bool
+"""
+
+
+def answered(node, count, forced=None):
+    """Which generation answered each of ``count`` predictions."""
+    user = node.user_client(SERVICE)
+    return Counter(user.predict_record("predict", FEATURES, forced_generation=forced)["apiContext"]["serviceGeneration"]
+                   for _ in range(count))
+
+
+def clear_log(node):
+    """Empty the request log once the requests made so far are in it (it is written after each answer)."""
+    node.admin_client().list_services()
+    for _ in range(100):
+        log = node.requests()
+        if log and log[-1]["method"] == "GET" and log[-1]["path"] == "/admin/api/services":
+            break
+        time.sleep(0.02)
+    node.clear_requests()
+
+
+def mapping_of(node):
+    for item in node.admin_client().list_services():
+        if item["serviceId"] == SERVICE:
+            return item.get("activeMapping")
+    return None
+
+
+def test_canary_v1_to_v2(sim_fleet, make_bundle, run_playbook):
+    fleet = sim_fleet(nodes=1)
+    node = fleet.nodes[0]
+    manifest = make_bundle(services=[SERVICE], versions=["v1", "v2"])
+    packages = dict((p["version"], p["path"]) for p in manifest["packages"])
+    extra_vars = {"packages": packages}
+
+    result = run_playbook(STAGE, inventory=fleet, extra_vars=extra_vars)
+    assert result.rc == 0, result.output
+    assert result.changed_count == 4
+    assert answered(node, 50) == Counter({"v1": 50})
+    # v2 is loaded but gets no traffic unless a query asks for it.
+    assert answered(node, 3, forced="v2") == Counter({"v2": 3})
+
+    result = run_playbook(CANARY, inventory=fleet)
+    assert result.rc == 0, result.output
+    task = result.task("Canary")
+    assert task["changed"] is True and task["previous"]["mapping"]["generation"] == "v1"
+    shares = dict((g["generationId"], g["mapped"]) for g in node.admin_client().service(SERVICE).list_generations())
+    assert shares == {"v1": 0.9, "v2": 0.1}
+    draws = answered(node, 400)
+    assert set(draws) == {"v1", "v2"}
+    # 10 % of 400 is 40 (standard deviation 6): far outside these bounds means the mapping is not applied.
+    assert 10 <= draws["v2"] <= 90, draws
+    assert answered(node, 3, forced="v1") == Counter({"v1": 3})
+    assert answered(node, 3, forced="v2") == Counter({"v2": 3})
+
+    # A promotion that fails its checks is rolled back to exactly the canary mapping it replaced.
+    result = run_playbook(PROMOTE, inventory=fleet, extra_vars={"rollback": True})
+    assert result.rc == 0, result.output
+    assert result.task("Promote")["changed"] is True
+    assert result.task("Roll back to exactly what was there")["changed"] is True
+    restored = mapping_of(node)
+    assert restored["strategy"] == "RANDOM"
+    assert sorted((e["generation"], e["proba"]) for e in restored["entries"]) == [("v1", 0.9), ("v2", 0.1)]
+
+    result = run_playbook(PROMOTE, inventory=fleet)
+    assert result.rc == 0, result.output
+    assert result.task("Promote")["changed"] is True
+    assert mapping_of(node)["generation"] == "v2"
+    assert answered(node, 50) == Counter({"v2": 50})
+
+    clear_log(node)
+    result = run_playbook(PROMOTE, inventory=fleet)
+    assert result.rc == 0, result.output
+    assert result.task("Promote")["changed"] is False
+    assert node.mutating_requests() == []
