@@ -20,7 +20,7 @@ description:
     not from the file name. When the same package is already on the node, nothing is sent.
   - Importing does not change the traffic; switch to the generation with M(dss.apinode.apinode_service).
   - Deletes one generation with O(state=absent), never one that still answers queries.
-author: dss.apinode contributors
+author: dss.apinode contributors (@dss-apinode)
 options:
   service:
     description:

@@ -19,7 +19,7 @@ description:
   - Reads the service first and calls the admin API only for what differs from the options you set, so a
     re-run changes nothing. Options you leave out are left as they are on the node.
   - The generations must already be imported on the node, see M(dss.apinode.apinode_generation).
-author: dss.apinode contributors
+author: dss.apinode contributors (@dss-apinode)
 options:
   name:
     description:
@@ -453,7 +453,8 @@ def main():
             proba=dict(type='float', required=True),
         )),
         strategy=dict(type='str', choices=['random', 'hash_based']),
-        audit_routing_key=dict(type='str'),
+        # A label for the query log, not a credential.
+        audit_routing_key=dict(type='str', no_log=False),
     )
     module = build_module(argument_spec, supports_check_mode=True,
                           mutually_exclusive=[['generation', 'mapping']])

@@ -34,7 +34,7 @@ def run(run_playbook, inventory, args, **kwargs):
 def clear_log(node):
     """Empty the request log once the requests made so far are in it (it is written after each answer)."""
     node.admin_client().list_services()
-    for _ in range(100):
+    for attempt in range(100):
         log = node.requests()
         if log and log[-1]["method"] == "GET" and log[-1]["path"] == "/admin/api/services":
             break
@@ -138,7 +138,7 @@ def test_upload_streams_the_package(setup, run_playbook):
 
 def test_same_id_other_package_needs_force(setup, run_playbook, make_bundle):
     fleet, node, packages = setup
-    result, _ = run(run_playbook, fleet, {"service": SERVICE, "archive": packages["v1"]["path"]})
+    result = run(run_playbook, fleet, {"service": SERVICE, "archive": packages["v1"]["path"]})[0]
     assert result.rc == 0, result.output
     rebuilt = make_bundle(services=[SERVICE], versions=["v1"], created_on=1800000000000)["packages"][0]
     clear_log(node)

@@ -60,7 +60,7 @@ def clear_log(node):
     The simulator logs a request just after answering it, so a read is made and awaited first.
     """
     node.admin_client().list_services()
-    for _ in range(100):
+    for attempt in range(100):
         log = node.requests()
         if log and log[-1]["method"] == "GET" and log[-1]["path"] == "/admin/api/services":
             break
@@ -157,10 +157,10 @@ def test_lifecycle(fleet_node, run_playbook, make_bundle):
 def test_enable_and_disable_are_sent_once(fleet_node, run_playbook, make_bundle):
     fleet, node = fleet_node
     with_generations(node, make_bundle)
-    result, _ = run(run_playbook, fleet, {"name": SERVICE, "generation": "v1"})
+    result = run(run_playbook, fleet, {"name": SERVICE, "generation": "v1"})[0]
     assert result.rc == 0, result.output
 
-    for _ in range(2):
+    for attempt in range(2):
         clear_log(node)
         result, task = run(run_playbook, fleet, {"name": SERVICE, "enabled": False})
         assert result.rc == 0, result.output
@@ -190,7 +190,7 @@ def test_disabled_service_with_a_new_mapping(fleet_node, run_playbook, make_bund
     assert "activeMapping" not in server_service(node)
 
     # An enabled service: the mapping is set, then the service is disabled.
-    result, _ = run(run_playbook, fleet, {"name": SERVICE, "generation": "v1"})
+    result = run(run_playbook, fleet, {"name": SERVICE, "generation": "v1"})[0]
     assert result.rc == 0, result.output
     clear_log(node)
     result, task = run(run_playbook, fleet, {"name": SERVICE, "generation": "v2", "enabled": False})
@@ -224,7 +224,7 @@ def test_hash_based_mapping(fleet_node, run_playbook, make_bundle):
     answered = {}
     for key in ("customer-%d" % i for i in range(40)):
         generations = {user.predict_record("predict", features, dispatch_key=key)["apiContext"]["serviceGeneration"]
-                       for _ in range(3)}
+                       for attempt in range(3)}
         assert len(generations) == 1, "a dispatch key must always reach the same generation"
         answered[key] = generations.pop()
     assert set(answered.values()) == {"v1", "v2"}

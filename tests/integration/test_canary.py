@@ -76,13 +76,13 @@ def answered(node, count, forced=None):
     """Which generation answered each of ``count`` predictions."""
     user = node.user_client(SERVICE)
     return Counter(user.predict_record("predict", FEATURES, forced_generation=forced)["apiContext"]["serviceGeneration"]
-                   for _ in range(count))
+                   for query in range(count))
 
 
 def clear_log(node):
     """Empty the request log once the requests made so far are in it (it is written after each answer)."""
     node.admin_client().list_services()
-    for _ in range(100):
+    for attempt in range(100):
         log = node.requests()
         if log and log[-1]["method"] == "GET" and log[-1]["path"] == "/admin/api/services":
             break
