@@ -94,9 +94,9 @@ def secrets_of(fleet, manifest):
 def assert_no_secret_leaked(runner, root, secrets):
     events = list(runner.events)
     assert events and events[-1]["event"] == "playbook_on_stats"
-    leaks = ["%s in a %s event of task %r" % (what, event["event"], event.get("event_data", {}).get("task"))
-             for event in events for secret, what in secrets.items() if secret in json.dumps(event)]
-    assert not leaks, "keys appear in the job events: %s" % "; ".join(leaks)
+    leaks = {"%s in %s events of task %r" % (what, event["event"], event.get("event_data", {}).get("task"))
+             for event in events for secret, what in secrets.items() if secret in json.dumps(event)}
+    assert not leaks, "keys appear in the job events: %s" % "; ".join(sorted(leaks))
     artifacts = root / "artifacts" / runner.config.ident
     checked = 0
     for path in artifacts.rglob("*"):
