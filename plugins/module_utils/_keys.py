@@ -57,4 +57,3 @@ def delete_key(client, key):
     else:
         client.add_secret(key['key'])
         client.delete(path('keys', key['key']))
-

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 module: apinode_cache
 short_description: Fill and clean the code-env and model caches of a Dataiku DSS API node
 version_added: 0.1.0
-author: dss.apinode contributors
+author: dss.apinode contributors (@dss-apinode)
 description:
   - Imports an exported code env folder into the node's code-env cache, or registers a code env already
     built on the node, and imports a model archive into the node's model cache, so that air-gapped nodes

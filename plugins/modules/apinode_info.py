@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 module: apinode_info
 short_description: Read what a Dataiku DSS API node runs - services, generations, keys, metrics, health
 version_added: 0.1.0
-author: dss.apinode contributors
+author: dss.apinode contributors (@dss-apinode)
 description:
   - Reads, and never changes, the state of a DSS API node.
   - O(gather) selects what is read, so a caller pays only for the requests it needs

@@ -12,7 +12,7 @@ DOCUMENTATION = r'''
 module: apinode_key
 short_description: Manage the admin API keys of a Dataiku DSS API node
 version_added: 0.1.0
-author: dss.apinode contributors
+author: dss.apinode contributors (@dss-apinode)
 description:
   - Create, replace, rotate or delete an admin API key of a DSS API node, identified by its O(label).
   - A key is created only when no key of the node has that label. The secret the node generates is

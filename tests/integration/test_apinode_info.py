@@ -44,7 +44,7 @@ def deployed(node, make_bundle):
     churn.switch_to_single_generation("v2")
     admin.create_service("fraud")
     user = node.user_client("churn")
-    for _ in range(3):
+    for dummy in range(3):
         user.predict_record("predict", {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12})
     return manifest
 

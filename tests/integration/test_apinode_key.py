@@ -285,4 +285,3 @@ def test_bootstrap_first_key_with_the_node_cli_once(fleet, node, run_playbook, f
     assert len(keys_labelled(node, "deployer")) == 1
     for secret in node.admin_keys():
         assert secret["key"] not in first.output + second.output
-
