@@ -1,6 +1,8 @@
 """apinode_key against a simulated node: create once, secret once, replace, rotate, delete, errors, bootstrap."""
 
 import json
+import os
+import subprocess
 
 import pytest
 
@@ -285,3 +287,23 @@ def test_bootstrap_first_key_with_the_node_cli_once(fleet, node, run_playbook, f
     assert len(keys_labelled(node, "deployer")) == 1
     for secret in node.admin_keys():
         assert secret["key"] not in first.output + second.output
+
+
+def test_key_without_id_is_deleted_by_value_masked(fleet, node, run_playbook):
+    # The node's CLI writes its own key straight into the data dir, without an id (like DSS 9.0.5 keys).
+    cli = subprocess.run([os.path.join(node.data_dir, "bin", "apinode-admin"), "admin-keys-list", "--output", "json"],
+                         capture_output=True, text=True, check=False)
+    assert cli.returncode == 0, cli.stderr
+    cli_keys = [k for k in node.admin_keys() if k.get("createdBy") == "cli-apinode-admin"]
+    assert len(cli_keys) == 1 and "id" not in cli_keys[0]
+    secret = cli_keys[0]["key"]
+
+    node.clear_requests()
+    result = run_playbook(key_play({"label": cli_keys[0]["label"], "state": "absent"}), inventory=fleet,
+                          diff=True, verbosity=3)
+    assert result.rc == 0, result.output
+    assert result.task("Manage the key")["changed"] is True
+    assert [r["method"] for r in node.mutating_requests()] == ["DELETE"]
+    assert not node.mutating_requests()[0]["path"].endswith("/key")
+    assert [k for k in node.admin_keys() if k.get("createdBy") == "cli-apinode-admin"] == []
+    assert secret not in result.output

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Pure logic of the read-only views: mapping normalisation, key masking, metrics summary."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.dss.apinode.plugins.module_utils._keys import key_metadata, keys_with_label
+from ansible_collections.dss.apinode.plugins.module_utils._service_state import normalise_mapping, service_state
+from ansible_collections.dss.apinode.plugins.modules.apinode_info import summarise_metrics
+
+
+def test_single_generation_mapping():
+    assert normalise_mapping({'mode': 'SINGLE_GENERATION', 'generation': 'v2'}) == {
+        'mode': 'SINGLE_GENERATION', 'generation': 'v2', 'entries': [{'generation': 'v2', 'proba': 1.0}],
+        'strategy': 'RANDOM'}
+
+
+def test_entries_only_mapping_is_multi_random():
+    mapping = normalise_mapping({'entries': [{'generation': 'v1', 'proba': 0.9}, {'generation': 'v2', 'proba': 0.1}],
+                                 'auditRoutingKey': 'ab'})
+    assert mapping == {'mode': 'MULTI_GENERATION', 'strategy': 'RANDOM', 'auditRoutingKey': 'ab',
+                       'entries': [{'generation': 'v1', 'proba': 0.9}, {'generation': 'v2', 'proba': 0.1}]}
+
+
+def test_no_mapping():
+    assert normalise_mapping(None) is None
+    state = service_state({'serviceId': 's', 'enabled': False, 'startAbortedReason': 'boom'}, [])
+    assert state == {'id': 's', 'exists': True, 'enabled': False, 'mapping': None, 'generations': [],
+                     'start_aborted_reason': 'boom'}
+
+
+def test_key_metadata_never_holds_the_secret():
+    key = {'key': 'S3cret', 'id': 'i1', 'label': 'l', 'createdOn': 1, 'unknown': 'x'}
+    assert key_metadata(key) == {'id': 'i1', 'label': 'l', 'createdOn': 1, 'key': '********'}
+    assert key_metadata(key, show_mask=False) == {'id': 'i1', 'label': 'l', 'createdOn': 1}
+    assert key_metadata({'label': 'no secret listed'}) == {'label': 'no secret listed'}
+    assert keys_with_label([key, {'label': 'm'}], 'l') == [key]
+
+
+def test_metrics_summary_per_service_and_endpoint():
+    metrics = {
+        'meters': {
+            'dku.lambda.service.churn.predict.requests': {'count': 5},
+            'dku.lambda.service.churn.predict.successRequests': {'count': 4},
+            'dku.lambda.service.churn.explain.requests': {'count': 2},
+            'dku.lambda.service.churn.requestsPerGeneration.v1': {'count': 7},
+            'dku.lambda.service.fraud.score.requests': {'count': 1},
+            'jvm.other.requests': {'count': 100},
+        },
+        'counters': {'dku.lambda.service.churn.activeRequests': {'count': 1},
+                     'dku.lambda.service.churn.predict.freePipelines': {'count': 3}},
+    }
+    summary = summarise_metrics(metrics)
+    assert summary['churn'] == {'requests': 7, 'success_requests': 4, 'active_requests': 1, 'endpoints': {
+        'predict': {'requests': 5, 'success_requests': 4}, 'explain': {'requests': 2, 'success_requests': 0}}}
+    assert summary['fraud']['requests'] == 1
+    assert set(summarise_metrics(metrics, only={'fraud'})) == {'fraud'}
+    assert summarise_metrics({}) == {}
