@@ -20,13 +20,11 @@ import os
 import sys
 from pathlib import Path
 
-import pytest
+import ansible_runner
 import requests
 import yaml
 
 from awx_credential import render_injectors
-
-ansible_runner = pytest.importorskip("ansible_runner")  # pinned in requirements/dev.txt
 
 FLEET_KEY = "AwxFleetAdminKey0123456789abcdef"
 ROLLBACK_TASK = "Roll back the nodes that switched, to exactly what they served before"
