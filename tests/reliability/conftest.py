@@ -1,0 +1,194 @@
+"""Helpers shared by the reliability scenarios (faults and bad input against simulated nodes).
+
+Every scenario checks four things: the run's outcome and message, the final state of every node read
+through the official client, that a re-run converges with nothing lost, and that no secret appears in
+any output. The helpers below keep those checks short and identical across scenarios.
+"""
+
+import json
+import re
+import ssl
+import sys
+import threading
+import time
+import urllib.request
+
+import pytest
+
+# Test modules import these helpers by a name that cannot collide with the other suites' conftest.py.
+sys.modules["reliability_helpers"] = sys.modules[__name__]
+
+CONNECTION = {"url": "{{ apinode_url }}", "api_key": "{{ apinode_admin_key }}"}
+READ_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+# --- playbooks -----------------------------------------------------------------------------------
+
+def module_play(*tasks, hosts="apinodes", connection=None):
+    """A play running ``tasks`` (dicts) with the connection passed once through module_defaults.
+
+    Every task is ``ignore_errors`` when it says so itself; JSON is YAML, so no quoting trap.
+    """
+    play = {
+        "hosts": hosts,
+        "gather_facts": False,
+        "module_defaults": {"group/dss.apinode.apinode": dict(CONNECTION, **(connection or {}))},
+        "tasks": list(tasks),
+    }
+    return json.dumps([play], indent=2) + "\n"
+
+
+def task(name, module, args, **keywords):
+    """One task dict: ``task("Switch", "apinode_service", {...}, ignore_errors=True)``."""
+    entry = {"name": name, "dss.apinode." + module: args}
+    entry.update(keywords)
+    return entry
+
+
+def failed_on(result, name):
+    """Hosts where task ``name`` failed, ignored or not (fault scenarios run tasks with ignore_errors)."""
+    return sorted(t["host"] for t in result.tasks if t["task"] == name and t["status"] in ("failed", "unreachable"))
+
+
+def assert_no_secrets(result, secrets):
+    """No secret in stdout, stderr, or any recorded module result."""
+    recorded = json.dumps(result.tasks)
+    for secret in secrets:
+        assert secret, "an empty secret would match everything"
+        assert secret not in result.output, "a secret leaked into the playbook output"
+        assert secret not in recorded, "a secret leaked into a recorded task result"
+
+
+def fleet_secrets(fleet, *extra):
+    """Every admin key of the fleet (read from the data dirs, so revoked or new ones too) + ``extra``."""
+    return set(fleet.all_keys()) | {s for s in extra if s}
+
+
+def run_in_background(function, *args, **kwargs):
+    """Start ``function`` in a thread; ``join()`` the returned handle to get its result."""
+    box = {}
+
+    def target():
+        try:
+            box["result"] = function(*args, **kwargs)
+        except BaseException as err:  # surfaced by join()
+            box["error"] = err
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+
+    class Handle:
+        @staticmethod
+        def join(timeout=900):
+            thread.join(timeout)
+            assert not thread.is_alive(), "background run did not finish"
+            if "error" in box:
+                raise box["error"]
+            return box["result"]
+
+    return Handle()
+
+
+# --- the simulator's request log -----------------------------------------------------------------
+
+def settle(node):
+    """Wait until every request made so far is in the log (the simulator logs just after answering)."""
+    # A marker request that needs no key (the scenario may have revoked it) and that no module sends.
+    with urllib.request.urlopen(node.url + "/isAlive/?settle=1", timeout=30, context=_insecure(node)):
+        pass
+    for _ in range(200):
+        log = node.requests()
+        if log and log[-1]["path"].startswith("/isAlive") and "settle=1" in log[-1]["query"]:
+            return [r for r in log if "settle=1" not in r["query"]]
+        time.sleep(0.02)
+    raise AssertionError("the request log of %s did not settle" % node.name)
+
+
+def _insecure(node):
+    if not node.url.startswith("https:"):
+        return None
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def clear_log(node):
+    settle(node)
+    node.clear_requests()
+
+
+def calls(node, method, pattern, status=None):
+    """Logged requests with this method whose path matches ``pattern`` (optionally this status)."""
+    regex = re.compile(pattern)
+    return [r for r in settle(node) if r["method"] == method and regex.search(r["path"])
+            and (status is None or r["status"] == status)]
+
+
+def mutating(node):
+    """Logged admin requests other than reads, once the log has settled."""
+    return [r for r in settle(node) if r["method"] not in READ_METHODS and r["path"].startswith("/admin/")]
+
+
+def wait_for_request(node, method, pattern, timeout=60):
+    """Poll the log until a matching request was answered; return it."""
+    regex = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for entry in node.requests():
+            if entry["method"] == method and regex.search(entry["path"]):
+                return entry
+        time.sleep(0.05)
+    raise AssertionError("no %s %s on %s within %s s" % (method, pattern, node.name, timeout))
+
+
+# --- node state through the official client ------------------------------------------------------
+
+def service_state(node, service_id, api_key=None):
+    """``{"enabled", "mapping": {generation: proba}, "generations": {id: mounted}}`` or None."""
+    client = node.admin_client(api_key=api_key)
+    for item in client.list_services():
+        if item["serviceId"] == service_id:
+            mapping = item.get("activeMapping") or {}
+            shares = {e["generation"]: e["proba"] for e in mapping.get("entries") or []}
+            if mapping.get("mode") == "SINGLE_GENERATION" and mapping.get("generation"):
+                shares = {mapping["generation"]: 1.0}  # setMapping in single mode carries no entries
+            generations = client.service(service_id).list_generations()
+            return {
+                "enabled": item.get("enabled"),
+                "mapping": shares,
+                "generations": {g["generationId"]: g["mounted"] for g in generations},
+            }
+    return None
+
+
+def serves(node, service_id, api_key=None):
+    """The generation answering all the traffic of an enabled service, or None."""
+    state = service_state(node, service_id, api_key)
+    if not state or not state["enabled"]:
+        return None
+    full = [g for g, p in state["mapping"].items() if p == 1.0]
+    return full[0] if full else None
+
+
+def install(node, service_id, packages, switch_to=None):
+    """Set a service up out of band with the official client, then empty the request log."""
+    client = node.admin_client()
+    if service_state(node, service_id) is None:
+        client.create_service(service_id)
+    for package in packages:
+        client.service(service_id).import_generation_from_archive(package["path"])
+    if switch_to:
+        client.service(service_id).switch_to_single_generation(switch_to)
+    clear_log(node)
+
+
+def packages_of(manifest, service_id=None, version=None):
+    return [p for p in manifest["packages"]
+            if (service_id is None or p["service"] == service_id) and (version is None or p["version"] == version)]
+
+
+@pytest.fixture
+def one_node(sim_fleet):
+    fleet = sim_fleet(nodes=1)
+    return fleet, fleet.nodes[0]
