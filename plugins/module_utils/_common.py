@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -71,6 +72,10 @@ def check_connection_params(module):
         module.fail_json(msg='timeout must be a positive number of seconds, got %s.' % params['timeout'])
     if params['retries'] is not None and params['retries'] < 0:
         module.fail_json(msg='retries must be 0 or more, got %s.' % params['retries'])
+    # Otherwise the TLS layer reports only "No such file or directory", without naming the file.
+    for option in ('ca_path', 'client_cert', 'client_key'):
+        if params.get(option) and not os.path.exists(params[option]):
+            module.fail_json(msg='%s %s does not exist on the host running the module.' % (option, params[option]))
 
 
 def client_from_module(module):
