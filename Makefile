@@ -7,14 +7,18 @@ SHELL := /bin/bash
 ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
 
 # Newest usable Python (3.13, 3.12, then 3.11); ansible-core 2.20+ needs 3.12.
-PYTHON ?= $(shell $(ROOT)/hack/find-python)
+ifndef PYTHON
+PYTHON := $(shell $(ROOT)/hack/find-python)
+endif
 PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 CONSTRAINTS := requirements/constraints-py$(if $(filter 3.11,$(PYTHON_VERSION)),3.11,3.12).txt
 
 VENV := $(ROOT)/.venv
 BIN := $(VENV)/bin
 # The oldest supported ansible-core (meta/runtime.yml) runs on Python 3.11.
-PYTHON_OLDEST ?= $(shell $(ROOT)/hack/find-python 11)
+ifndef PYTHON_OLDEST
+PYTHON_OLDEST := $(shell $(ROOT)/hack/find-python 11)
+endif
 VENV_OLDEST := $(ROOT)/.venv-core2.16
 
 COLLECTIONS := $(ROOT)/build/collections
