@@ -89,9 +89,13 @@ def test_metadata_drift_only_warns(fleet, node, run_playbook):
 
 
 def test_expiry_is_stored(fleet, node, run_playbook):
-    result = run_playbook(key_play({"label": "temp", "expiry": "1893456000000"}), inventory=fleet)
+    result = run_playbook(key_play({"label": "temp", "expiry": "1893456000000", "created_by": "ci-pipeline"}),
+                          inventory=fleet)
     assert result.rc == 0, result.output
-    assert keys_labelled(node, "temp")[0]["expiry"] == 1893456000000
+    stored = keys_labelled(node, "temp")[0]
+    assert stored["expiry"] == 1893456000000
+    assert stored["createdBy"] == "ci-pipeline"
+    assert result.task("Manage the key")["key"]["createdBy"] == "ci-pipeline"
 
 
 def test_user_secret_create_keep_and_replace(fleet, node, run_playbook):
