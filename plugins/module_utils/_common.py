@@ -72,14 +72,14 @@ def check_connection_params(module):
         module.fail_json(msg='timeout must be a positive number of seconds, got %s.' % params['timeout'])
     if params['retries'] is not None and params['retries'] < 0:
         module.fail_json(msg='retries must be 0 or more, got %s.' % params['retries'])
-    # Otherwise the TLS layer reports only "No such file or directory", without naming the file.
-    for option in ('ca_path', 'client_cert', 'client_key'):
-        if params.get(option) and not os.path.exists(params[option]):
-            module.fail_json(msg='%s %s does not exist on the host running the module.' % (option, params[option]))
 
 
 def client_from_module(module):
     p = module.params
+    # Otherwise the TLS layer reports only "No such file or directory", without naming the file.
+    for option in ('ca_path', 'client_cert', 'client_key'):
+        if p.get(option) and not os.path.exists(p[option]):
+            module.fail_json(msg='%s %s does not exist on the host running the module.' % (option, p[option]))
     return ApiNodeClient(
         url=p['url'], api_key=p['api_key'], validate_certs=p['validate_certs'], ca_path=p['ca_path'],
         client_cert=p['client_cert'], client_key=p['client_key'], timeout=p['timeout'],
