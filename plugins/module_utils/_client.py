@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import errno
 import json
 import os
 import socket
@@ -286,6 +287,12 @@ class ApiNodeClient(object):
             retryable = True
         elif isinstance(reason, socket.gaierror):
             what = 'cannot resolve host name %s (%s)' % (urlparse(url).hostname, to_native(reason))
+        elif isinstance(reason, (IOError, OSError)) and getattr(reason, 'errno', None) == errno.ENOENT:
+            # The TLS layer names no file: name the ones this client was given.
+            files = ['%s %s' % (name, value) for name, value in (('ca_path', self.ca_path),
+                     ('client_cert', self.client_cert), ('client_key', self.client_key))
+                     if value and not os.path.exists(value)]
+            what = 'missing file: %s' % (', '.join(files) or to_native(reason))
         elif isinstance(reason, ConnectionRefusedError) or 'refused' in to_native(reason).lower():
             what = 'connection refused by %s: is the API node running and listening on that port?' % netloc
             retryable = True

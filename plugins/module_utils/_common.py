@@ -10,7 +10,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
-import os
 import re
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
@@ -76,10 +75,6 @@ def check_connection_params(module):
 
 def client_from_module(module):
     p = module.params
-    # Otherwise the TLS layer reports only "No such file or directory", without naming the file.
-    for option in ('ca_path', 'client_cert', 'client_key'):
-        if p.get(option) and not os.path.exists(p[option]):
-            module.fail_json(msg='%s %s does not exist on the host running the module.' % (option, p[option]))
     return ApiNodeClient(
         url=p['url'], api_key=p['api_key'], validate_certs=p['validate_certs'], ca_path=p['ca_path'],
         client_cert=p['client_cert'], client_key=p['client_key'], timeout=p['timeout'],

@@ -125,7 +125,7 @@ def test_wrong_tls_settings(tls_node, run_playbook, tmp_path):
     plain_url = node.url.replace("https://", "http://")
     result = run_cases(run_playbook, fleet, node, "apinode_info", [
         ({"retries": 0}, "certificate"),  # self-signed: not trusted by default
-        ({"retries": 0, "ca_path": str(tmp_path / "no-ca.pem")}, "no-ca.pem"),
+        ({"retries": 0, "ca_path": str(tmp_path / "no-ca.pem")}, "missing file: ca_path"),
         ({"retries": 0, "url": plain_url}, plain_url),
         ({"retries": 0, "client_key": ca}, "client_cert"),
     ])
