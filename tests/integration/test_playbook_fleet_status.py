@@ -27,8 +27,8 @@ def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, run_playb
     # Out-of-band drift: node2 disabled by hand, node3 switched to v2 by hand.
     fleet.node("node2").admin_client().service("churn").disable()
     node3 = fleet.node("node3").admin_client().service("churn")
-    node3.import_generation(next(p["path"] for p in churn["packages"] if p["version"] == "v2"))
-    node3.switch_to_newest()
+    node3.import_generation_from_archive(next(p["path"] for p in churn["packages"] if p["version"] == "v2"))
+    node3.switch_to_single_generation("v2")
     for node in fleet.nodes:
         node.clear_requests()
 
