@@ -163,6 +163,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_version = "apinode-sim/" + __version__
+    _log_entry = None  # (method, path, query, started) of the request being answered, when hooked
 
     def log_message(self, format, *args):  # noqa: A002 - quiet: paths may carry secrets
         pass
@@ -182,6 +183,12 @@ class Handler(BaseHTTPRequestHandler):
         return self.rfile.read(length) if length > 0 else b""
 
     def _send(self, status, payload, success_headers=True):
+        # Log before answering: a client that reads the log right after its answer must find
+        # its own request there.
+        if self._log_entry is not None:
+            method, path, query, started = self._log_entry
+            self._log_entry = None
+            self.server.node.hooks.log.add(method, path, query, status, time.monotonic() - started)
         content_type = None
         if payload is None:
             data = b""
@@ -218,6 +225,7 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         hooked = node.hooks is not None and not path.startswith(HOOKS_PREFIX)
+        self._log_entry = (method, redact_path(path), split.query, started) if hooked else None
         status = None
         if hooked:
             rule = node.hooks.faults.take(method, path)
@@ -225,6 +233,7 @@ class Handler(BaseHTTPRequestHandler):
                 if rule.delay:
                     time.sleep(rule.delay)
                 if rule.drop:
+                    self._log_entry = None
                     node.hooks.log.add(method, redact_path(path), split.query, 0, time.monotonic() - started,
                                        dropped=True)
                     self.close_connection = True
@@ -239,9 +248,7 @@ class Handler(BaseHTTPRequestHandler):
                         status, "Injected fault (simulator test hook)", "java.lang.RuntimeException").body()
                     self._send(status, payload, success_headers=False)
         if status is None:
-            status = self._dispatch(node, method, path, split.query, body)
-        if hooked:
-            node.hooks.log.add(method, redact_path(path), split.query, status, time.monotonic() - started)
+            self._dispatch(node, method, path, split.query, body)
 
     def _dispatch(self, node, method, path, query, body):
         request = Request(method, path, query, self.headers, body)
