@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Benchmark 1: apinode_info reading the services of a node vs ansible.builtin.uri doing the same GET.
+
+Both run in one playbook against one simulated node with 3 services, in alternating rounds of K looped
+calls, and each side's time is the sum of its tasks' wall times (bench_timer callback), so the
+ansible-playbook start-up is in neither. Target: apinode_info takes at most 1.1x the time of uri.
+"""
+
+import argparse
+import json
+
+from _bench import Workspace, module_play, row, settled_log
+
+SERVICES = ("churn", "fraud", "upsell")
+
+
+def run(quick=False):
+    rounds, per_round = (2, 5) if quick else (4, 15)
+    with Workspace("bench-overhead-") as work:
+        fleet = work.fleet(1)
+        node = fleet.nodes[0]
+        manifest = work.bundle(services=list(SERVICES), versions=["v1"])
+        client = node.admin_client()
+        for package in manifest["packages"]:
+            client.create_service(package["service"])
+            client.service(package["service"]).import_generation_from_archive(package["path"])
+            client.service(package["service"]).switch_to_single_generation("v1")
+        tasks = []
+        for index in range(rounds):
+            tasks.append({"name": "info %d" % index, "dss.apinode.apinode_info": {"gather": ["services"]},
+                          "loop": list(range(per_round))})
+            tasks.append({"name": "uri %d" % index, "ansible.builtin.uri": {
+                "url": "{{ apinode_url }}/admin/api/services", "url_username": "{{ apinode_admin_key }}",
+                "url_password": "", "force_basic_auth": True, "return_content": True},
+                "no_log": True, "loop": list(range(per_round))})
+        node.clear_requests()
+        result = work.playbook(module_play(tasks), work.inventory(fleet)).check("benchmark 1")
+        log = settled_log(node)
+        calls = rounds * per_round * 2
+        info_requests = len(log) - calls // 2  # every uri call is exactly one GET
+        info_seconds, uri_seconds = result.task_seconds("info "), result.task_seconds("uri ")
+    note = ("%d calls each; per call %.0f ms vs %.0f ms; apinode_info sends %d requests per call "
+            "(services + generations of each of %d services), uri 1"
+            % (calls // 2, 1000 * info_seconds / (calls // 2), 1000 * uri_seconds / (calls // 2),
+               info_requests // (calls // 2), len(SERVICES)))
+    return [row(1, "apinode_info (services) vs uri GET", info_seconds, uri_seconds, target=1.1, notes=note)]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    args = parser.parse_args()
+    print(json.dumps(run(args.quick), indent=2))
+
+
+if __name__ == "__main__":
+    main()
