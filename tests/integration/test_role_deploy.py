@@ -117,3 +117,18 @@ def test_a_held_lock_stops_the_run_before_anything_is_copied(sim_fleet, churn, r
             own_lock = os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock")
             assert not os.path.exists(own_lock), node.name
             assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", "packages"))
+
+
+def test_retention_keeps_the_newest_and_the_rollback_target(sim_fleet, make_bundle, run_playbook):
+    fleet = sim_fleet(nodes=1)
+    churn = make_bundle(services=["churn"], versions=["v1", "v2", "v3"])
+    for version in ("v1", "v2", "v3"):
+        extra = dict(deploy_vars(churn, version), apinode_deploy_keep_generations=1)
+        result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=extra)
+        assert result.rc == 0, result.output
+    node = fleet.node("node1")
+    # v3 is the newest and serves; v2 is what v3 replaced (the rollback target); v1 had to go.
+    assert generations(node) == ["v2", "v3"]
+    assert served(node)[1]["generation"] == "v3"
+    deleted = result.task("Delete the generations beyond retention", "node1")["results"]
+    assert [r["item"] for r in deleted if r.get("changed")] == [{"service": "churn", "generation": "v1"}]
