@@ -134,7 +134,7 @@ services:
           type: list
           elements: dict
         strategy:
-          description: V(RANDOM) or V(HASH_BASED).
+          description: V(random) or V(hash_based), spelt like the O(dss.apinode.apinode_service#module:strategy) option.
           type: str
         auditRoutingKey:
           description: Routing key stamped on query-log events.

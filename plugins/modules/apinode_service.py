@@ -283,7 +283,7 @@ diff:
 
 import copy
 
-from ansible_collections.dss.apinode.plugins.module_utils import _mapping
+from ansible_collections.dss.apinode.plugins.module_utils import _mapping, _service_state
 from ansible_collections.dss.apinode.plugins.module_utils._client import path
 from ansible_collections.dss.apinode.plugins.module_utils._common import (
     build_module,
@@ -301,27 +301,11 @@ def absent_service(service_id):
 
 def read_service(client, service_id):
     """The service in the returned shape, plus the raw activeMapping (to carry its audit fields over)."""
-    summary = None
-    for item in client.get('services') or []:
-        if isinstance(item, dict) and item.get('serviceId') == service_id:
-            summary = item
-            break
+    summary = _service_state.find_summary(client.get('services'), service_id)
     if summary is None:
         return absent_service(service_id), None
-    generations = (client.get(path('services', service_id, 'generations')) or {}).get('generations') or []
-    service = dict(id=service_id, exists=True, enabled=bool(summary.get('enabled')),
-                   mapping=_mapping.from_server(summary.get('activeMapping')),
-                   generations=[normal_generation(g) for g in generations])
-    if summary.get('startAbortedReason'):
-        service['start_aborted_reason'] = summary['startAbortedReason']
+    service = _service_state.service_state(summary, _service_state.list_generations(client, service_id))
     return service, summary.get('activeMapping')
-
-
-def normal_generation(gen):
-    result = dict((k, gen.get(k)) for k in ('generationId', 'createdOn', 'createdWithDSSVersion', 'createdWithDSSConfVersion'))
-    result['mounted'] = bool(gen.get('mounted'))
-    result['mapped'] = float(gen.get('mapped') or 0.0)
-    return result
 
 
 def view(service):

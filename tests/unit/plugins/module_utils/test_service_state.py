@@ -3,32 +3,32 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""Pure logic of the read-only views: mapping normalisation, key masking, metrics summary."""
+"""Pure logic of the read-only views: service shape, key masking, metrics summary."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible_collections.dss.apinode.plugins.module_utils._keys import key_metadata, keys_with_label
-from ansible_collections.dss.apinode.plugins.module_utils._service_state import normalise_mapping, service_state
+from ansible_collections.dss.apinode.plugins.module_utils._service_state import find_summary, service_state
 from ansible_collections.dss.apinode.plugins.modules.apinode_info import summarise_metrics
 
 
-def test_single_generation_mapping():
-    assert normalise_mapping({'mode': 'SINGLE_GENERATION', 'generation': 'v2'}) == {
-        'mode': 'SINGLE_GENERATION', 'generation': 'v2', 'entries': [{'generation': 'v2', 'proba': 1.0}],
-        'strategy': 'RANDOM'}
-
-
-def test_entries_only_mapping_is_multi_random():
-    mapping = normalise_mapping({'entries': [{'generation': 'v1', 'proba': 0.9}, {'generation': 'v2', 'proba': 0.1}],
-                                 'auditRoutingKey': 'ab'})
-    assert mapping == {'mode': 'MULTI_GENERATION', 'strategy': 'RANDOM', 'auditRoutingKey': 'ab',
-                       'entries': [{'generation': 'v1', 'proba': 0.9}, {'generation': 'v2', 'proba': 0.1}]}
+def test_service_state_uses_the_module_mapping_shape():
+    # apinode_info and apinode_service return the same shape, so facts compare with module results.
+    state = service_state({'serviceId': 's', 'enabled': True,
+                           'activeMapping': {'entries': [{'generation': 'v1', 'proba': 0.9},
+                                                         {'generation': 'v2', 'proba': 0.1}],
+                                             'strategy': 'HASH_BASED', 'auditRoutingKey': 'ab'}},
+                          [{'generationId': 'v1', 'createdOn': 1, 'mounted': True, 'mapped': 0.9, 'extra': 'x'}])
+    assert state['mapping'] == {'mode': 'MULTI_GENERATION', 'strategy': 'hash_based', 'auditRoutingKey': 'ab',
+                                'entries': [{'generation': 'v1', 'proba': 0.9}, {'generation': 'v2', 'proba': 0.1}]}
+    assert state['generations'] == [{'generationId': 'v1', 'createdOn': 1, 'createdWithDSSVersion': None,
+                                     'createdWithDSSConfVersion': None, 'mounted': True, 'mapped': 0.9}]
 
 
 def test_no_mapping():
-    assert normalise_mapping(None) is None
+    assert find_summary([{'serviceId': 'a'}, 'junk'], 'b') is None
     state = service_state({'serviceId': 's', 'enabled': False, 'startAbortedReason': 'boom'}, [])
     assert state == {'id': 's', 'exists': True, 'enabled': False, 'mapping': None, 'generations': [],
                      'start_aborted_reason': 'boom'}
