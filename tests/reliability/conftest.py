@@ -6,6 +6,7 @@ any output. The helpers below keep those checks short and identical across scena
 """
 
 import json
+import os
 import re
 import ssl
 import sys
@@ -78,6 +79,10 @@ def run_in_background(function, *args, **kwargs):
     thread.start()
 
     class Handle:
+        @staticmethod
+        def running():
+            return thread.is_alive()
+
         @staticmethod
         def join(timeout=900):
             thread.join(timeout)
@@ -192,3 +197,41 @@ def packages_of(manifest, service_id=None, version=None):
 def one_node(sim_fleet):
     fleet = sim_fleet(nodes=1)
     return fleet, fleet.nodes[0]
+
+
+# --- the deploy role -----------------------------------------------------------------------------
+
+ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
+FLEET_STATUS = "dss.apinode.fleet_status"
+FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
+
+
+def deploy_vars(manifest, version, service="churn", **extra):
+    """rolling_deploy variables for one service at ``version``, smoke-tested on ``predict``."""
+    package = packages_of(manifest, service, version)[0]
+    variables = {"apinode_deploy_services": [{
+        "id": service, "package": package["path"], "generation": version,
+        "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}]}
+    variables.update(extra)
+    return variables
+
+
+def lock_left(node):
+    return os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock"))
+
+
+def assert_fleet_serves(fleet, version, service="churn"):
+    """Every node serves ``version`` alone, enabled, and holds no run lock."""
+    for node in fleet.nodes:
+        assert serves(node, service) == version, (node.name, service_state(node, service))
+        assert not lock_left(node), "%s kept the run lock" % node.name
+
+
+@pytest.fixture
+def fleet_on_v1(sim_fleet, make_bundle):
+    """Two nodes serving churn v1 (set up out of band), and a bundle holding v1, v2 and v3."""
+    fleet = sim_fleet(nodes=2)
+    manifest = make_bundle(services=["churn"], versions=["v1", "v2", "v3"])
+    for node in fleet.nodes:
+        install(node, "churn", packages_of(manifest, "churn", "v1"), switch_to="v1")
+    return fleet, manifest
