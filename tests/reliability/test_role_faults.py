@@ -5,6 +5,7 @@ checks the outcome and its message, what every node serves (official client), th
 gone, that a re-run without the fault converges, and that no secret was printed.
 """
 
+import glob
 import os
 import re
 import time
@@ -105,11 +106,12 @@ def test_node_killed_and_restarted_while_staging(fleet_on_v1, run_playbook, make
     node2 = fleet.nodes[1]
     manifest = make_bundle(services=["churn"], versions=["v1", "v2"], size_mb=2)
     node2.set_costs(import_seconds_per_mb=5.0)  # about 10 s: killed in the middle
-    staged = os.path.join(node2.data_dir, "dss-apinode-staging", "packages", "churn_v2.zip")
+    staged = os.path.join(node2.data_dir, "dss-apinode-staging", "**", "churn_v2.zip")
     run = run_in_background(run_playbook, ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(manifest, "v2"))
-    wait_for(lambda: os.path.exists(staged), "the package staged on node2", run)
+    wait_for(lambda: glob.glob(staged, recursive=True), "the package staged on node2", run)
+    # After the copy, two tasks read the generations: "create the services" then "import" (which then POSTs).
     reads = count(node2, "GET", GENERATIONS)
-    wait_for(lambda: count(node2, "GET", GENERATIONS) > reads, "the import task's read on node2", run)
+    wait_for(lambda: count(node2, "GET", GENERATIONS) >= reads + 2, "the import task's read on node2", run)
     time.sleep(1.5)  # the import request is now in flight
     node2.kill()
     node2.start()
