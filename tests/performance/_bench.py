@@ -109,7 +109,8 @@ class Run:
         return self
 
     def task_seconds(self, prefix):
-        return sum(t["seconds"] for t in self.times if t["task"].startswith(prefix))
+        # Role tasks are named "<role> : <task>".
+        return sum(t["seconds"] for t in self.times if t["task"].split(" : ")[-1].startswith(prefix))
 
     def changed(self):
         return [t["task"] for t in self.tasks if t["status"] == "changed"]
