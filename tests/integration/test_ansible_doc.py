@@ -26,8 +26,15 @@ def ansible_doc_raw(collections_path, *args):
     proc = subprocess.run([str(ANSIBLE_DOC), *args], env=env, capture_output=True, text=True, check=False,
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "[WARNING]" not in proc.stderr and "ERROR" not in proc.stderr, proc.stderr
+    ours = [line for line in proc.stderr.splitlines() if not _is_core_noise(line)]
+    assert not any("[WARNING]" in line or "ERROR" in line for line in ours), proc.stderr
     return proc.stdout
+
+
+def _is_core_noise(line):
+    # ansible-core 2.21 warns about its own internal collection when ANSIBLE_COLLECTIONS_PATH is
+    # set; that warning says nothing about this collection's documentation.
+    return "ansible_collections/ansible/_protomatter" in line
 
 
 def test_every_module_is_listed(collections_path):

@@ -53,7 +53,9 @@ def test_ansible_builder_create_and_galaxy_stage(tmp_path):
 
     # The galaxy stage: ansible-galaxy in /build (= _build) with the copied requirements, offline.
     installed = tmp_path / "installed"
-    run(BIN / "ansible-galaxy", "collection", "install", "--offline", "-r", "requirements.yml",
+    # --force: the test run's own collections path already holds dss.apinode, which would
+    # otherwise make ansible-galaxy report "nothing to do" and install nothing.
+    run(BIN / "ansible-galaxy", "collection", "install", "--offline", "--force", "-r", "requirements.yml",
         "-p", installed, cwd=build_dir)
     manifest = json.loads((installed / "ansible_collections" / "dss" / "apinode" / "MANIFEST.json").read_text())
     assert manifest["collection_info"]["version"] == version
