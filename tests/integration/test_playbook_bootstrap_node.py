@@ -41,7 +41,7 @@ def test_failing_new_node_stays_out_and_the_other_joins(sim_fleet, make_bundle, 
     assert enabled and mapping["generation"] == "v1"
     assert fleet.node("node1").user_client("churn").predict_record("predict", FEATURES)["apiContext"][
         "serviceGeneration"] == "v1"
-    enabled, _ = served(fleet.node("node2"))
+    enabled, unused_versions = served(fleet.node("node2"))
     assert not enabled  # rolled back: it had no mapping before
     for node in fleet.nodes:
         key_file = os.path.join(node.data_dir, "config", "dss-apinode-deploy.key")

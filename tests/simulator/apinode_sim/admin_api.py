@@ -264,4 +264,3 @@ def routes():
         (("DELETE",), r"/model-cache", clear_model_cache),
         (("DELETE",), r"/services-clean-unused", clean_unused),
     ]
-

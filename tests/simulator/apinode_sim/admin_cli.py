@@ -62,7 +62,7 @@ def cli_key(data_dir):
         if key.get("createdBy") == CLI_KEY_CREATOR:
             return key["key"]
     # Same shape as the real CLI's key: no id, no createdOn.
-    new_key = {"key": "".join(secrets.choice(CLI_KEY_ALPHABET) for _ in range(32)),
+    new_key = {"key": "".join(secrets.choice(CLI_KEY_ALPHABET) for unused_position in range(32)),
                "label": CLI_KEY_LABEL, "createdBy": CLI_KEY_CREATOR}
     content.setdefault("keys", []).append(new_key)
     _write_json_atomic(path, content)

@@ -51,7 +51,7 @@ def created_on_for(version, position=0):
 
 def parse_endpoint(spec):
     """'ID' or 'ID:TYPE' -> (id, type)."""
-    endpoint_id, _, endpoint_type = spec.partition(":")
+    endpoint_id, separator, endpoint_type = spec.partition(":")
     endpoint_type = endpoint_type or "STD_PREDICTION"
     if not _ID_PATTERN.match(endpoint_id):
         raise BundleError("invalid endpoint id %r (letters, digits, '_' and '-' only)" % endpoint_id)
@@ -215,7 +215,7 @@ def write_model_archive(path, name, archive_format="zip"):
 
 def generate_query_key():
     alphabet = string.ascii_letters + string.digits
-    return "".join(secrets.choice(alphabet) for _ in range(32))
+    return "".join(secrets.choice(alphabet) for unused_position in range(32))
 
 
 def _merge(previous, new, key):
@@ -276,7 +276,7 @@ def make_bundle(out_dir, services=("svc",), versions=("v1",), endpoints=("predic
             packages.append(entry)
     envs = []
     for spec in code_envs:
-        name, _, language = spec.partition(":")
+        name, separator, language = spec.partition(":")
         envs.append(write_code_env(os.path.join(out_dir, "code-envs", name), name, language or "python"))
     archives = []
     if models:

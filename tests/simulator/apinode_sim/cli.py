@@ -131,7 +131,7 @@ def cmd_make_bundle(args):
     if args.created_on:
         created_on = {}
         for spec in args.created_on:
-            version, _, value = spec.rpartition("=")
+            version, separator, value = spec.rpartition("=")
             if not value.isdigit():
                 raise SystemExit("error: --created-on wants [VERSION=]EPOCH_MS, got %r" % spec)
             if not version:

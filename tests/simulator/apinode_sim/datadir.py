@@ -84,7 +84,7 @@ class DataDir:
 
 def generate_key(length=32):
     """A secret like SecretKeyGenerator.generate(32): [A-Za-z0-9]."""
-    return "".join(secrets.choice(KEY_ALPHABET) for _ in range(length))
+    return "".join(secrets.choice(KEY_ALPHABET) for unused_position in range(length))
 
 
 def generate_key_id():

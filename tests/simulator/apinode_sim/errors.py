@@ -71,4 +71,3 @@ def method_not_allowed(method):
 def internal(message, error_type=RUNTIME, **kwargs):
     """Anything the node does not map explicitly -> 500."""
     return ApiError(500, message, error_type, **kwargs)
-

@@ -179,7 +179,7 @@ def pid_running(pid, process=None):
     if process is not None:
         return process.poll() is None
     try:
-        waited, _ = os.waitpid(pid, os.WNOHANG)
+        waited, unused_status = os.waitpid(pid, os.WNOHANG)
         if waited == pid:
             return False
     except ChildProcessError:

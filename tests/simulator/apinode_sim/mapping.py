@@ -36,7 +36,7 @@ class Mapping:
 
     @property
     def generations(self):
-        return [generation for generation, _ in self.entries]
+        return [generation for generation, unused_mapping in self.entries]
 
     def shares(self):
         """generation -> share of traffic (sums entries naming the same generation)."""
@@ -75,7 +75,7 @@ def normalise(body):
         if isinstance(proba, bool) or not isinstance(proba, (int, float)) or proba < 0:
             raise bad_request("Invalid proba for generation %s: %r" % (generation, proba))
         parsed.append((generation, float(proba)))
-    total = sum(proba for _, proba in parsed)
+    total = sum(proba for unused_generation, proba in parsed)
     if abs(total - 1.0) > TOLERANCE:
         raise bad_request("Probabilities must sum to 1 (got %s)" % total)
     return Mapping(parsed, strategy)

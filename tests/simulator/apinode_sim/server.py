@@ -68,7 +68,7 @@ class Request:
                 break
             if part.startswith(b"\r\n"):
                 part = part[2:]
-            head, _, content = part.partition(b"\r\n\r\n")
+            head, separator, content = part.partition(b"\r\n\r\n")
             disposition = re.search(rb'(?im)^content-disposition:.*?\bname="([^"]*)"', head)
             if disposition and disposition.group(1).decode("latin-1") == field:
                 return content[:-2] if content.endswith(b"\r\n") else content

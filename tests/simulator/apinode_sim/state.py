@@ -335,7 +335,7 @@ class NodeState:
             shutil.copytree(dir_path, staging)
 
         size_mb = sum(os.path.getsize(os.path.join(root, name))
-                      for root, _, names in os.walk(dir_path) for name in names) / MB
+                      for root, unused_dirs, names in os.walk(dir_path) for name in names) / MB
         # 9.0.5 does not check for an existing target here: the directory replaces it.
         self._install_generation(service_id, generation_id, unpack, size_mb, overwrite=True)
 

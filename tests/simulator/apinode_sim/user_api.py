@@ -28,7 +28,7 @@ def _query_key(headers):
     auth = headers.get("Authorization")
     if not auth:
         return None
-    scheme, _, value = auth.strip().partition(" ")
+    scheme, separator, value = auth.strip().partition(" ")
     if scheme.lower() == "basic":
         try:
             return base64.b64decode(value.strip()).decode("utf-8").split(":", 1)[0]

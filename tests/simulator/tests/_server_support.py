@@ -1,11 +1,11 @@
-"""Helpers for the server tests: in-process nodes and tiny service packages built on the spot."""
+"""Helpers for the server tests: in-process nodes and tiny service packages built on the spot (their
+fixtures, `sim` and `packages`, live in conftest.py)."""
 
 import contextlib
 import json
 import threading
 import zipfile
 
-import pytest
 import requests
 
 from apinode_sim.datadir import init_data_dir
@@ -79,25 +79,6 @@ def running_node(data_dir, **kwargs):
         server.shutdown()
         server.server_close()
         thread.join(5)
-
-
-@pytest.fixture
-def sim(tmp_path):
-    """An in-process node with test hooks on (named `sim` so it never shadows conftest's `node`)."""
-    with running_node(tmp_path / "node", test_hooks=True) as running:
-        yield running
-
-
-@pytest.fixture
-def packages(tmp_path):
-    """A factory writing packages under tmp_path/pkgs."""
-    root = tmp_path / "pkgs"
-    root.mkdir()
-
-    def factory(generation_id, **kwargs):
-        return make_package(root / ("%s.zip" % generation_id), generation_id, **kwargs)
-
-    return factory
 
 
 def assert_java_error(response, status, message=None, suffix=None, error_type=None):

@@ -3,6 +3,7 @@
 import pytest
 
 from apinode_sim.testing import SimFleet, make_bundle
+from _server_support import make_package, running_node
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +38,22 @@ def node(sim_fleet):
     node = sim_fleet.nodes[0]
     node.clear_faults()
     return node
+
+
+@pytest.fixture
+def sim(tmp_path):
+    """An in-process node with test hooks on (named `sim` so it never shadows the `node` fixture above)."""
+    with running_node(tmp_path / "node", test_hooks=True) as running:
+        yield running
+
+
+@pytest.fixture
+def packages(tmp_path):
+    """A factory writing packages under tmp_path/pkgs."""
+    root = tmp_path / "pkgs"
+    root.mkdir()
+
+    def factory(generation_id, **kwargs):
+        return make_package(root / ("%s.zip" % generation_id), generation_id, **kwargs)
+
+    return factory

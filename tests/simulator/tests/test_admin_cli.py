@@ -10,7 +10,7 @@ import pytest
 
 def admin(node, *args, stdin=None, check=True):
     result = subprocess.run([os.path.join(node.data_dir, "bin", "apinode-admin")] + [str(a) for a in args],
-                            capture_output=True, text=True, input=stdin, timeout=60)
+                            capture_output=True, text=True, input=stdin, timeout=60, check=False)
     if check and result.returncode != 0:
         raise AssertionError("apinode-admin %s failed (%d): %s" % (args, result.returncode, result.stderr))
     return result
@@ -100,7 +100,7 @@ def test_node_not_running(tmp_path):
 
     init_node(str(tmp_path / "n"))
     result = subprocess.run([str(tmp_path / "n" / "bin" / "apinode-admin"), "services-list"],
-                            capture_output=True, text=True, timeout=60)
+                            capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 1 and "not running" in result.stderr
 
 

@@ -193,6 +193,7 @@ def test_make_bundle_command_line(tmp_path):
 
 def test_make_bundle_command_line_errors(tmp_path):
     result = subprocess.run([sys.executable, "-m", "apinode_sim.cli", "make-bundle", "--out", str(tmp_path),
-                             "--failing-endpoint", "nonsense"], capture_output=True, text=True, env=package_env())
+                             "--failing-endpoint", "nonsense"], capture_output=True, text=True, env=package_env(),
+                            check=False)
     assert result.returncode == 1
     assert "SERVICE:VERSION:ENDPOINT" in result.stderr

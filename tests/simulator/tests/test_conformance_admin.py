@@ -202,7 +202,7 @@ def test_metrics_count_user_calls(node, artefacts):
     name = "dku.lambda.service.svc_metrics.predict.requests"
     before = client.get_metrics().get("meters", {}).get(name, {}).get("count", 0)
     user = node.user_client("svc_metrics")
-    for _ in range(3):
+    for attempt in range(3):
         user.predict_record("predict", {"age": 1})
     metrics = client.get_metrics()
     assert {"gauges", "counters", "histograms", "meters", "timers"} <= set(metrics)
@@ -217,7 +217,7 @@ def test_code_env_cache(node, artefacts, tmp_path, capsys):
     answer = client.import_code_env_in_cache(envs["py-env"], "python")
     assert isinstance(answer, dict)
     cache = os.path.join(node.data_dir, "code-envs-cache")
-    cached = [root for root, dirs, _ in os.walk(cache) if "py-env" in dirs]
+    cached = [root for root, dirs, unused_files in os.walk(cache) if "py-env" in dirs]
     assert cached, "the code env is not in the node's cache"
     with pytest.raises(DataikuException, match="(?i)R.*PYTHON|PYTHON.*R"):
         client.import_code_env_in_cache(envs["py-env"], "R")
@@ -228,7 +228,7 @@ def test_code_env_cache(node, artefacts, tmp_path, capsys):
     client.clean_code_env_cache()  # the client prints the answer and returns None
     answer = json.loads(capsys.readouterr().out)
     assert "py-env" in json.dumps(answer)  # unused, so cleaned
-    assert not [root for root, dirs, _ in os.walk(cache) if "py-env" in dirs]
+    assert not [root for root, dirs, unused_files in os.walk(cache) if "py-env" in dirs]
     with pytest.raises(DataikuException, match="does not exist"):
         client.import_code_env_in_cache(str(tmp_path / "missing"), "python")
 

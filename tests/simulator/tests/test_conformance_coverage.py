@@ -6,11 +6,10 @@ import pytest
 from dataikuapi.apinode_admin.auth import APINodeAuth
 from dataikuapi.apinode_admin.service import APINodeService
 
-import test_conformance_admin  # noqa: F401  (registers the methods its tests cover)
-import test_conformance_user  # noqa: F401
-from _conformance import COVERED
+from _conformance import covered_methods
 
 CLASSES = [dataikuapi.APINodeAdminClient, APINodeService, APINodeAuth, dataikuapi.APINodeClient]
+COVERED = covered_methods()
 
 
 def _public_methods(cls):

@@ -54,7 +54,7 @@ def test_random_and_hash_based_dispatch(deployed):
     try:
         user = deployed.user_client("churn")
         seen = collections.Counter(user.predict_record("predict", FEATURES)["apiContext"]["serviceGeneration"]
-                                   for _ in range(60))
+                                   for call in range(60))
         assert set(seen) == {"v1", "v2"}
         forced = user.predict_record("predict", FEATURES, forced_generation="v1")
         assert forced["apiContext"]["serviceGeneration"] == "v1"
@@ -64,7 +64,7 @@ def test_random_and_hash_based_dispatch(deployed):
         with pytest.raises(DataikuException, match="dispatch key is mandatory"):
             user.predict_record("predict", FEATURES)
         routed = {user.predict_record("predict", FEATURES, dispatch_key="customer-7")["apiContext"]
-                  ["serviceGeneration"] for _ in range(10)}
+                  ["serviceGeneration"] for call in range(10)}
         assert len(routed) == 1
     finally:
         admin.switch_to_single_generation("v2")

@@ -8,7 +8,7 @@ import zipfile
 
 import pytest
 
-from _server_support import assert_java_error, make_package, sim, packages  # noqa: F401 (fixtures)
+from _server_support import assert_java_error, make_package
 
 
 def code_env(root, name, lang="PYTHON"):
@@ -51,7 +51,7 @@ def test_code_env_import_and_clean(sim, tmp_path):
                               400)
     assert "python" in error["message"] and "R" in error["message"]
     assert_java_error(sim.admin("POST", "cached-code-envs", params={"fileDir": str(tmp_path / "none"),
-                                                                     "language": "python"}), 400)
+                                                                    "language": "python"}), 400)
     assert_java_error(sim.admin("POST", "cached-code-envs", params={"fileDir": env}), 400)
     cleaned = sim.admin("DELETE", "cached-code-envs").json()
     assert cleaned["deletedCodeEnvs"] == [{"envName": "py-env", "language": "python"}]

@@ -8,7 +8,7 @@ import pytest
 import requests
 import trustme
 
-from _server_support import assert_java_error, make_package, sim, packages, running_node  # noqa: F401
+from _server_support import assert_java_error, make_package, running_node
 
 
 def test_fifty_concurrent_mutations(sim, packages):
@@ -49,7 +49,7 @@ def test_fifty_concurrent_mutations(sim, packages):
     for service in services:
         with open(os.path.join(sim.data_dir, "services", service, "state.json")) as handle:
             assert json.load(handle) == {"enabled": False}
-    assert not [n for n in os.listdir(os.path.join(sim.data_dir, "tmp"))], "temp files left behind"
+    assert not os.listdir(os.path.join(sim.data_dir, "tmp")), "temp files left behind"
 
 
 def test_fresh_server_sees_the_same_state(tmp_path):

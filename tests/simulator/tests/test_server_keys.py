@@ -6,7 +6,7 @@ import re
 
 import requests
 
-from _server_support import assert_java_error, sim  # noqa: F401 (fixture)
+from _server_support import assert_java_error
 
 
 def test_create_list_delete(sim):

@@ -5,7 +5,7 @@ import collections
 import pytest
 
 from apinode_sim import scoring
-from _server_support import assert_java_error, sim, packages  # noqa: F401 (fixtures)
+from _server_support import assert_java_error
 
 
 @pytest.fixture
@@ -81,7 +81,7 @@ def predict(sim, features, dispatch=None, service="svc", endpoint="ep1", **kwarg
 def test_forced_generation(two_gens):
     set_mapping(two_gens, {"entries": [{"generation": "v1", "proba": 0.5}, {"generation": "v2", "proba": 0.5}]})
     for gen in ("v1", "v2"):
-        for _ in range(5):
+        for attempt in range(5):
             answer = predict(two_gens, {"x": 1}, {"forcedGeneration": gen}).json()
             assert answer["apiContext"] == {"serviceId": "svc", "endpointId": "ep1", "serviceGeneration": gen}
             assert answer["result"] == scoring.predict(gen, "ep1", {"x": 1})
@@ -113,7 +113,7 @@ def test_hash_based_dispatch(two_gens):
     for i in range(40):
         key = "customer-%d" % i
         gens = {predict(two_gens, {"x": i}, {"dispatchKey": key}).json()["apiContext"]["serviceGeneration"]
-                for _ in range(3)}
+                for call in range(3)}
         assert len(gens) == 1, "a dispatch key must always reach the same generation"
         by_key[key] = gens.pop()
     assert set(by_key.values()) == {"v1", "v2"}

@@ -3,7 +3,7 @@
 import pytest
 import requests
 
-from _server_support import assert_java_error, sim, packages, running_node  # noqa: F401 (fixtures)
+from _server_support import assert_java_error, running_node
 
 ENDPOINTS = [{"id": "ep1", "type": "STD_PREDICTION"},
              {"id": "bad", "type": "STD_PREDICTION", "simFailure": {"status": 503}}]
@@ -64,10 +64,10 @@ def test_request_log(live):
 
 def test_fault_status_with_count(live):
     rule = live.hook("POST", "faults", json={"method": "POST", "path": "actions/disable", "status": 503,
-                                              "body": {"message": "busy"}, "count": 2}).json()
+                                             "body": {"message": "busy"}, "count": 2}).json()
     assert isinstance(rule["id"], int)
     assert live.hook("GET", "faults").json()["faults"][0]["id"] == rule["id"]
-    for _ in range(2):
+    for attempt in range(2):
         response = live.admin("POST", "services/svc/actions/disable")
         assert response.status_code == 503 and response.json() == {"message": "busy"}
     assert live.admin("GET", "services").json()[0]["enabled"] is True, "a faulted call must not run"
@@ -105,7 +105,7 @@ def test_fault_delay_without_status_delays_the_real_answer(live):
 
 def test_fault_probability_zero_never_fires(live):
     live.hook("POST", "faults", json={"path": "/services$", "status": 500, "probability": 0.0})
-    assert all(live.admin("GET", "services").status_code == 200 for _ in range(10))
+    assert all(live.admin("GET", "services").status_code == 200 for call in range(10))
 
 
 def test_bad_fault_rule(live):
@@ -129,7 +129,7 @@ def test_preload_cost_is_paid_outside_the_lock(live, packages):
     thread = threading.Thread(target=live.admin, args=("POST", "services/svc/generations/v2/preload"))
     thread.start()
     try:
-        for _ in range(5):
+        for attempt in range(5):
             assert live.admin("GET", "services").status_code == 200
     finally:
         thread.join()

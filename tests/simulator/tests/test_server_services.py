@@ -4,7 +4,7 @@ import os
 
 import requests
 
-from _server_support import assert_java_error, sim, packages  # noqa: F401 (fixtures)
+from _server_support import assert_java_error
 
 
 def test_auth_is_required(sim):
@@ -84,7 +84,7 @@ def test_import_list_and_duplicate(sim, packages):
 
 def test_import_errors(sim, packages, tmp_path):
     response = sim.admin("POST", "services/ghost/generations/actions/importFromArchive",
-                          params={"filePath": packages("v1")})
+                         params={"filePath": packages("v1")})
     assert_java_error(response, 400, message="Service does not exist: ghost")
     sim.create("svc")
     missing = str(tmp_path / "missing.zip")
@@ -93,7 +93,7 @@ def test_import_errors(sim, packages, tmp_path):
     corrupted = tmp_path / "corrupted.zip"
     corrupted.write_bytes(b"this is not a zip")
     response = sim.admin("POST", "services/svc/generations/actions/importFromArchive",
-                          params={"filePath": str(corrupted)})
+                         params={"filePath": str(corrupted)})
     assert_java_error(response, 500)
     assert_java_error(sim.admin("POST", "services/svc/generations/actions/importFromArchive"), 400)
     assert sim.generations("svc") == {}
@@ -103,7 +103,7 @@ def test_import_from_stream_multipart(sim, packages):
     sim.create("svc")
     with open(packages("v7", created_on=1234), "rb") as handle:
         response = sim.admin("POST", "services/svc/generations/actions/importFromStream",
-                              files={"file": ("archive.zip", handle, "application/zip")})
+                             files={"file": ("archive.zip", handle, "application/zip")})
     assert response.status_code == 200, response.text
     assert sim.generations("svc")["v7"]["createdOn"] == 1234
     response = sim.admin("POST", "services/svc/generations/actions/importFromStream", data=b"")
@@ -116,13 +116,13 @@ def test_import_from_directory_replaces(sim, packages, tmp_path):
     directory = tmp_path / "unpacked"
     with zipfile.ZipFile(packages("d1", created_on=5)) as archive:
         archive.extractall(directory)
-    for _ in range(2):
+    for attempt in range(2):
         response = sim.admin("POST", "services/svc/generations/actions/importFromDirectory",
-                              params={"dirPath": str(directory)})
+                             params={"dirPath": str(directory)})
         assert response.status_code == 200, response.text
     assert list(sim.generations("svc")) == ["d1"]
     response = sim.admin("POST", "services/svc/generations/actions/importFromDirectory",
-                          params={"dirPath": str(tmp_path / "nothing")})
+                         params={"dirPath": str(tmp_path / "nothing")})
     assert_java_error(response, 400)
 
 
@@ -193,7 +193,7 @@ def test_multipart_upload_is_binary_safe(sim, packages):
     sim.create("svc")
     with open(package, "rb") as handle:
         response = sim.admin("POST", "services/svc/generations/actions/importFromStream",
-                              files={"note": (None, "ignored"), "file": ("x.zip", handle)})
+                             files={"note": (None, "ignored"), "file": ("x.zip", handle)})
     assert response.status_code == 200, response.text
     with open(os.path.join(sim.data_dir, "services", "svc", "gens", "bin1", "endpoint-ep1", "blob.bin"), "rb") as f:
         assert f.read() == payload

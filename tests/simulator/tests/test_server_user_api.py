@@ -6,7 +6,7 @@ import pytest
 import requests
 
 from apinode_sim import scoring
-from _server_support import assert_java_error, sim, packages  # noqa: F401 (fixtures)
+from _server_support import assert_java_error
 
 QUERY_KEY = "query-key-0123456789"
 ENDPOINTS = [
