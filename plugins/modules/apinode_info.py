@@ -28,7 +28,7 @@ options:
       - What to read.
       - V(node) - C(/isAlive/) (no authentication) and the DSS version from the admin API's response headers.
       - V(services) - every service with its active mapping and its generations.
-      - V(keys) - the admin keys, without their secrets.
+      - V(keys) - the admin keys, without their secrets, returned as RV(admin_keys).
       - V(metrics) - the node's metrics registry, and a per-service summary of request counts.
     type: list
     elements: str
@@ -74,6 +74,10 @@ EXAMPLES = r'''
       dss.apinode.apinode_info:
         gather: [keys, node]
       register: keys_info
+
+    - name: List the labels of the admin keys
+      ansible.builtin.debug:
+        msg: "{{ keys_info.admin_keys | map(attribute='label') | list }}"
 '''
 
 RETURN = r'''
@@ -167,8 +171,10 @@ services:
       description: Why an enabled service failed to start.
       type: str
       returned: when the start was aborted
-keys:
-  description: The admin keys of the node, without secrets, sorted by label.
+admin_keys:
+  description:
+    - The admin keys of the node, without secrets, sorted by label.
+    - Named C(admin_keys) rather than C(keys), which Jinja dot notation cannot reach (C(keys) is a dict method).
   returned: when O(gather) has V(keys)
   type: list
   elements: dict
@@ -261,7 +267,7 @@ def gather_facts(module, client):
         result['services'] = read_services(client, only)
     if 'keys' in gather:
         keys = [key_metadata(k, show_mask=False) for k in list_keys(client, module)]
-        result['keys'] = sorted(keys, key=lambda k: (k.get('label') or '', k.get('id') or ''))
+        result['admin_keys'] = sorted(keys, key=lambda k: (k.get('label') or '', k.get('id') or ''))
     if 'metrics' in gather:
         metrics = client.get('metrics') or {}
         result['metrics'] = metrics

@@ -55,7 +55,7 @@ def test_default_gathers_services_and_node(fleet, node, deployed, run_playbook):
     assert result.rc == 0, result.output
     info = result.task("Read the node")
     assert info["changed"] is False
-    assert set(info) >= {"services", "node"} and "keys" not in info and "metrics" not in info
+    assert set(info) >= {"services", "node"} and "admin_keys" not in info and "metrics" not in info
     assert [s["id"] for s in info["services"]] == ["churn", "fraud"]
     churn, fraud = info["services"]
     assert churn["enabled"] is True
@@ -89,12 +89,12 @@ def test_keys_without_secrets(fleet, node, run_playbook):
     assert result.rc == 0, result.output
     info = result.task("Read the node")
     assert info["api_calls"] == 1
-    labels = [k.get("label") for k in info["keys"]]
+    labels = [k.get("label") for k in info["admin_keys"]]
     assert "deployer" in labels
-    deployer = info["keys"][labels.index("deployer")]
+    deployer = info["admin_keys"][labels.index("deployer")]
     assert deployer == {"id": created["id"], "label": "deployer", "description": "API Deployer", "createdBy": "ops",
                         "createdOn": created["createdOn"]}
-    assert all("key" not in k for k in info["keys"])
+    assert all("key" not in k for k in info["admin_keys"])
     for secret in fleet.all_keys():
         assert secret not in result.output
         assert secret not in json.dumps(info)
@@ -132,7 +132,7 @@ def test_everything_at_once_on_a_fleet(sim_fleet, run_playbook):
         info = result.task("Read the node", host=node.name)
         assert info["node"]["url"] == node.url
         assert info["services"] == []
-        assert info["keys"] and info["metrics_summary"] == {}
+        assert info["admin_keys"] and info["metrics_summary"] == {}
 
 
 def test_bad_gather_value_and_errors(fleet, node, run_playbook):
