@@ -130,6 +130,11 @@ def fleet_inventory():
 
 # --- running playbooks -------------------------------------------------------------------------------
 
+def _task_name_matches(recorded, name):
+    # ansible-core 2.21 records role tasks as "<role fqcn> : <name>"; older cores as "<name>".
+    return recorded == name or recorded.endswith(" : " + name)
+
+
 @dataclass
 class PlaybookResult:
     rc: int
@@ -153,7 +158,7 @@ class PlaybookResult:
 
     def results(self, name):
         """``{host: result}`` for the task called ``name`` (the last run of it on each host)."""
-        found = {t["host"]: t["result"] for t in self.tasks if t["task"] == name}
+        found = {t["host"]: t["result"] for t in self.tasks if _task_name_matches(t["task"], name)}
         if not found:
             raise KeyError("no task %r; tasks run: %s" % (name, sorted({t["task"] for t in self.tasks})))
         return found

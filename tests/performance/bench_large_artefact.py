@@ -25,7 +25,7 @@ def run(quick=False):
         node.clear_requests()
         rerun = work.playbook("dss.apinode.rolling_deploy", inventory, variables).check("re-run")
         imports = [r for r in settled_log(node) if "import" in r["path"]]
-        copied = [t for t in rerun.tasks if t["task"] == "Copy the service packages" and t["status"] == "changed"]
+        copied = [t for t in rerun.tasks if t["task"].split(" : ")[-1] == "Copy the service packages" and t["status"] == "changed"]
         copy_play = [{"hosts": "apinodes", "gather_facts": False, "tasks": [{"name": "copy", "ansible.builtin.copy": {
             "src": package, "dest": str(work.root / "copy-baseline.zip"), "mode": "0640"}}]}]
         work.playbook(copy_play, inventory).check("first copy")
