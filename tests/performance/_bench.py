@@ -141,7 +141,7 @@ def settled_log(node):
     import urllib.request
     with urllib.request.urlopen(node.url + "/isAlive/?settle=1", timeout=30):
         pass
-    for _ in range(200):
+    for unused_attempt in range(200):
         log = node.requests()
         if log and "settle=1" in log[-1]["query"]:
             return [r for r in log if "settle=1" not in r["query"]]

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark 3: a no-op rolling_deploy re-run on 20 nodes vs a one-task ansible.builtin.ping play.
 
 The fleet serves 3 services, 1 code env and 1 model (first rollout untimed); the re-run changes nothing.

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark 4: stage time for 1, 5 and 20 nodes with a simulated import cost of a few seconds.
 
 The stage phase of the deploy role (copy, caches, create, import, preload) runs on fresh fleets whose

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark 5: rolling_deploy re-run with an unchanged 1 GB package vs ansible.builtin.copy of that file.
 
 One node; the first rollout and the first copy are untimed. The re-run must neither copy nor import

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark 1: apinode_info reading the services of a node vs ansible.builtin.uri doing the same GET.
 
 Both run in one playbook against one simulated node with 3 services, in alternating rounds of K looped

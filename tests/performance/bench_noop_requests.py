@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark 2: HTTP requests each module sends when nothing changes, against the minimum the API allows.
 
 Every module runs once to reach its desired state, then again (the no-op measured here) with the

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Admin GET throughput of the simulator with one keep-alive connection (a benchmark, not a test).
 
     python tests/performance/bench_simulator.py [--count 2000] [--services 20] [--json out.json]
@@ -30,12 +29,12 @@ def measure(node, count, path="/admin/api/services"):
     connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
     headers = {"Authorization": "Basic " + base64.b64encode((node.admin_key + ":").encode()).decode()}
     warmup = min(50, count)
-    for _ in range(warmup):
+    for unused_attempt in range(warmup):
         connection.request("GET", path, headers=headers)
         connection.getresponse().read()
     errors = 0
     started = time.perf_counter()
-    for _ in range(count):
+    for unused_attempt in range(count):
         connection.request("GET", path, headers=headers)
         response = connection.getresponse()
         response.read()

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark 6: first deployment to 5 nodes, a sequential dataiku-api-client script vs rolling_deploy.
 
 The script is what users write today: for each node in turn, create the service, import the package

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Run every benchmark, print one table, write tests/performance/results/latest.json.
 
     python tests/performance/run_all.py [--quick] [--only 1,2,...]

@@ -101,7 +101,7 @@ def settle(node):
     # A marker request that needs no key (the scenario may have revoked it) and that no module sends.
     with urllib.request.urlopen(node.url + "/isAlive/?settle=1", timeout=30, context=_insecure(node)):
         pass
-    for _ in range(200):
+    for unused_attempt in range(200):
         log = node.requests()
         if log and log[-1]["path"].startswith("/isAlive") and "settle=1" in log[-1]["query"]:
             return [r for r in log if "settle=1" not in r["query"]]

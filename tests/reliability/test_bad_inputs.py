@@ -12,7 +12,7 @@ from reliability_helpers import assert_no_secrets, clear_log, failed_on, fleet_s
 
 def run_cases(run_playbook, fleet, node, module, cases):
     """Run every ``(args, expected message part)`` case; check each failed with that message."""
-    tasks = [task("case %d" % index, module, args, ignore_errors=True) for index, (args, _) in enumerate(cases)]
+    tasks = [task("case %d" % index, module, args, ignore_errors=True) for index, (args, unused_expected) in enumerate(cases)]
     clear_log(node)
     result = run_playbook(module_play(*tasks), inventory=fleet)
     problems = []
@@ -36,7 +36,7 @@ def node_with_package(one_node, make_bundle):
 
 
 def test_apinode_service(node_with_package, run_playbook):
-    fleet, node, _ = node_with_package
+    fleet, node, unused_extra = node_with_package
     run_cases(run_playbook, fleet, node, "apinode_service", [
         ({"name": "churn v2!"}, "Invalid service id"),
         ({"name": "churn", "enabled": "maybe"}, "enabled"),

@@ -33,8 +33,8 @@ IMPORT = r"/services/churn/generations/actions/importFromArchive"
 
 
 def switch_play(generation, **connection):
-    return module_play(task("Switch", "apinode_service", dict({"name": SERVICE, "generation": generation},
-                                                             **connection), ignore_errors=True))
+    args = dict({"name": SERVICE, "generation": generation}, **connection)
+    return module_play(task("Switch", "apinode_service", args, ignore_errors=True))
 
 
 def import_play(package, preload=False, **connection):
@@ -65,7 +65,7 @@ def test_reads_are_retried_after_503s(one_node, run_playbook):
 
 
 def test_switch_answered_503_is_not_repeated_and_a_rerun_converges(two_generations, run_playbook):
-    fleet, node, _ = two_generations
+    fleet, node, unused_extra = two_generations
     node.add_fault(method="POST", path=SWITCH, status=503, count=1)
     first = run_playbook(switch_play("v2"), inventory=fleet)
     assert failed_on(first, "Switch") == ["node1"]
@@ -142,7 +142,7 @@ def test_slow_reads_time_out_then_succeed_on_retry(one_node, run_playbook):
 
 
 def test_slow_switch_times_out_once_and_the_rerun_finds_it_done(two_generations, run_playbook):
-    fleet, node, _ = two_generations
+    fleet, node, unused_extra = two_generations
     node.add_fault(method="POST", path=SWITCH, delay=4, count=1)
     first = run_playbook(switch_play("v2", timeout=1), inventory=fleet)
     assert failed_on(first, "Switch") == ["node1"] and "timeout" in first.task("Switch")["msg"]
@@ -246,7 +246,7 @@ def test_disk_full_during_import(one_node, make_bundle, run_playbook):
 
 
 def test_revoked_admin_key_fails_once_without_retry_or_leak(two_generations, run_playbook, fleet_inventory, tmp_path):
-    fleet, node, _ = two_generations
+    fleet, node, unused_extra = two_generations
     replacement = node.admin_client().auth().add_key(label="replacement")["key"]
     node.admin_client(api_key=replacement).auth().delete_key(node.admin_key)
     clear_log(node)

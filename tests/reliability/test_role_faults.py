@@ -102,7 +102,7 @@ def test_node_unreachable_during_activation_rolls_the_fleet_back(fleet_on_v1, ru
 
 
 def test_node_killed_and_restarted_while_staging(fleet_on_v1, run_playbook, make_bundle):
-    fleet, _ = fleet_on_v1
+    fleet, unused_extra = fleet_on_v1
     node2 = fleet.nodes[1]
     manifest = make_bundle(services=["churn"], versions=["v1", "v2"], size_mb=2)
     node2.set_costs(import_seconds_per_mb=5.0)  # about 10 s: killed in the middle
@@ -206,4 +206,3 @@ def test_stray_newer_generation_is_never_switched_to(fleet_on_v1, run_playbook):
     assert "v3" in service_state(node2, "churn")["generations"]  # left alone, not switched to
     assert not any("switchToNewest" in r["path"] for r in settle(node2))
     assert rerun.failed_hosts == []
-
