@@ -139,7 +139,7 @@ EXAMPLES = r'''
     - name: Keep the new secret (only set on the run that created the key)
       ansible.builtin.copy:
         content: "{{ deployer_key.secret }}"
-        dest: /root/deployer.key
+        dest: /etc/dss-apinode/deployer.key
         mode: "0600"
       when: deployer_key.secret is defined
       no_log: true

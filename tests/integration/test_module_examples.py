@@ -97,7 +97,7 @@ def prepare_world(root, bundle_dir, node):
     shutil.copytree(bundle_dir / "code-envs", staging / "code-envs")
     shutil.copytree(bundle_dir / "models", staging / "models")
     (root / "opt-envs" / "scoring-r").mkdir(parents=True)
-    (root / "home").mkdir()
+    (root / "etc").mkdir()
     packages = root / "packages"
     packages.mkdir()
     for zip_file in bundle_dir.glob("churn_*.zip"):
@@ -105,7 +105,7 @@ def prepare_world(root, bundle_dir, node):
     return {
         "/srv/apinode-staging": str(staging),
         "/opt/envs": str(root / "opt-envs"),
-        "/root/": str(root / "home") + "/",
+        "/etc/dss-apinode/": str(root / "etc") + "/",
         "https://apinode-1.example.com:12000": node.url,
         " packages/": " %s/" % packages,
     }
