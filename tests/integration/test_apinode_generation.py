@@ -4,7 +4,6 @@ State is read back through the official client; the simulator's request log prov
 """
 
 import json
-import time
 
 import pytest
 
@@ -31,17 +30,6 @@ def run(run_playbook, inventory, args, **kwargs):
     return result, result.task("Generation")
 
 
-def clear_log(node):
-    """Empty the request log once the requests made so far are in it (it is written after each answer)."""
-    node.admin_client().list_services()
-    for attempt in range(100):
-        log = node.requests()
-        if log and log[-1]["method"] == "GET" and log[-1]["path"] == "/admin/api/services":
-            break
-        time.sleep(0.02)
-    node.clear_requests()
-
-
 def mutating_paths(node):
     return [r["method"] + " " + r["path"].replace("/admin/api/services/%s/" % SERVICE, "")
             for r in node.mutating_requests()]
@@ -60,7 +48,7 @@ def setup(sim_fleet, make_bundle):
     node.admin_client().create_service(SERVICE)
     manifest = make_bundle(services=[SERVICE], versions=["v1", "v2"])
     packages = dict((p["version"], p) for p in manifest["packages"])
-    clear_log(node)
+    node.clear_requests()
     return fleet, node, packages
 
 
@@ -87,7 +75,7 @@ def test_lifecycle(setup, run_playbook):
     assert task["generation"] == dict(gen, mapped=0.0)
 
     # idempotent re-run: one read, nothing sent
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, args)
     assert result.rc == 0 and task["changed"] is False, result.output
     assert task["api_calls"] == 1
@@ -103,7 +91,7 @@ def test_lifecycle(setup, run_playbook):
     assert result.rc == 0 and task["changed"] is True, result.output
     assert mutating_paths(node) == ["POST generations/v1/preload"]
     assert on_node(node)["v1"]["mounted"] is True
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, dict(args, preload=True))
     assert result.rc == 0 and task["changed"] is False, result.output
     assert node.mutating_requests() == []
@@ -117,7 +105,7 @@ def test_lifecycle(setup, run_playbook):
     assert result.rc == 0 and task["changed"] is True, result.output
     assert task["diff"]["before"]["generationId"] == "v1" and task["diff"]["after"] == {}
     assert on_node(node) == {}
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, absent)
     assert result.rc == 0 and task["changed"] is False, result.output
     assert node.mutating_requests() == []
@@ -130,7 +118,7 @@ def test_upload_streams_the_package(setup, run_playbook):
     assert result.rc == 0 and task["changed"] is True, result.output
     assert mutating_paths(node) == ["POST generations/actions/importFromStream", "POST generations/v2/preload"]
     assert on_node(node)["v2"]["mounted"] is True
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, args)
     assert result.rc == 0 and task["changed"] is False, result.output
     assert node.mutating_requests() == []
@@ -141,7 +129,7 @@ def test_same_id_other_package_needs_force(setup, run_playbook, make_bundle):
     result = run(run_playbook, fleet, {"service": SERVICE, "archive": packages["v1"]["path"]})[0]
     assert result.rc == 0, result.output
     rebuilt = make_bundle(services=[SERVICE], versions=["v1"], created_on=1800000000000)["packages"][0]
-    clear_log(node)
+    node.clear_requests()
 
     result, task = run(run_playbook, fleet, {"service": SERVICE, "archive": rebuilt["path"]})
     assert result.rc != 0
@@ -162,7 +150,7 @@ def test_same_id_other_package_needs_force(setup, run_playbook, make_bundle):
 
     # A mapped generation is never replaced.
     node.admin_client().service(SERVICE).switch_to_single_generation("v1")
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"service": SERVICE, "archive": packages["v1"]["path"], "force": True})
     assert result.rc != 0
     assert "answers 100.0% of the traffic, so it cannot be replaced" in task["msg"]
@@ -173,7 +161,7 @@ def test_absent_refused_while_mapped(setup, run_playbook):
     fleet, node, packages = setup
     node.admin_client().service(SERVICE).import_generation_from_archive(packages["v1"]["path"])
     node.admin_client().service(SERVICE).switch_to_single_generation("v1")
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"service": SERVICE, "archive": packages["v1"]["path"], "state": "absent"})
     assert result.rc != 0
     assert "Generation v1 of service churn answers 100.0% of the traffic" in task["msg"]

@@ -5,7 +5,6 @@ simulator's request log that no POST or DELETE was sent.
 """
 
 import json
-import time
 
 import pytest
 
@@ -54,20 +53,6 @@ def shares(node, service_id=SERVICE):
     return dict((g["generationId"], g["mapped"]) for g in gens)
 
 
-def clear_log(node):
-    """Empty the request log once the requests made so far are in it.
-
-    The simulator logs a request just after answering it, so a read is made and awaited first.
-    """
-    node.admin_client().list_services()
-    for attempt in range(100):
-        log = node.requests()
-        if log and log[-1]["method"] == "GET" and log[-1]["path"] == "/admin/api/services":
-            break
-        time.sleep(0.02)
-    node.clear_requests()
-
-
 def with_generations(node, make_bundle, versions=("v1", "v2")):
     """A service holding the given generations, set up out of band with the official client."""
     client = node.admin_client()
@@ -75,7 +60,7 @@ def with_generations(node, make_bundle, versions=("v1", "v2")):
     manifest = make_bundle(services=[SERVICE], versions=list(versions))
     for package in manifest["packages"]:
         client.service(SERVICE).import_generation_from_archive(package["path"])
-    clear_log(node)
+    node.clear_requests()
 
 
 def run(run_playbook, fleet, args, **kwargs):
@@ -85,7 +70,7 @@ def run(run_playbook, fleet, args, **kwargs):
 
 def test_lifecycle(fleet_node, run_playbook, make_bundle):
     fleet, node = fleet_node
-    clear_log(node)
+    node.clear_requests()
 
     # check-mode create: predicted, nothing sent
     result, task = run(run_playbook, fleet, {"name": SERVICE}, check=True)
@@ -105,7 +90,7 @@ def test_lifecycle(fleet_node, run_playbook, make_bundle):
     assert server_service(node) == {"serviceId": SERVICE, "enabled": False}
 
     # idempotent re-run
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"name": SERVICE})
     assert result.rc == 0 and task["changed"] is False, result.output
     assert node.mutating_requests() == []
@@ -123,7 +108,7 @@ def test_lifecycle(fleet_node, run_playbook, make_bundle):
     assert task["service"]["mapping"]["entries"] == [{"generation": "v1", "proba": 1.0}]
 
     # the same thing said as a one-entry mapping is no change
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"name": SERVICE, "mapping": [{"generation": "v1", "proba": 1}],
                                              "enabled": True})
     assert result.rc == 0 and task["changed"] is False, result.output
@@ -148,7 +133,7 @@ def test_lifecycle(fleet_node, run_playbook, make_bundle):
     assert server_service(node) is None
 
     # delete again
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"name": SERVICE, "state": "absent"})
     assert result.rc == 0 and task["changed"] is False, result.output
     assert node.mutating_requests() == []
@@ -161,7 +146,7 @@ def test_enable_and_disable_are_sent_once(fleet_node, run_playbook, make_bundle)
     assert result.rc == 0, result.output
 
     for attempt in range(2):
-        clear_log(node)
+        node.clear_requests()
         result, task = run(run_playbook, fleet, {"name": SERVICE, "enabled": False})
         assert result.rc == 0, result.output
         assert server_service(node)["enabled"] is False
@@ -192,7 +177,7 @@ def test_disabled_service_with_a_new_mapping(fleet_node, run_playbook, make_bund
     # An enabled service: the mapping is set, then the service is disabled.
     result = run(run_playbook, fleet, {"name": SERVICE, "generation": "v1"})[0]
     assert result.rc == 0, result.output
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"name": SERVICE, "generation": "v2", "enabled": False})
     assert result.rc == 0 and task["changed"] is True, result.output
     assert [r["path"].rsplit("/", 1)[-1] for r in node.mutating_requests()] == ["setMapping", "disable"]
@@ -201,7 +186,7 @@ def test_disabled_service_with_a_new_mapping(fleet_node, run_playbook, make_bund
     assert task["service"]["enabled"] is False and task["service"]["mapping"]["generation"] == "v2"
 
     # Same options again: nothing to do, and keeping the mapping while disabled is not refused.
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"name": SERVICE, "generation": "v2", "enabled": False})
     assert result.rc == 0 and task["changed"] is False, result.output
     assert node.mutating_requests() == []
@@ -229,7 +214,7 @@ def test_hash_based_mapping(fleet_node, run_playbook, make_bundle):
         answered[key] = generations.pop()
     assert set(answered.values()) == {"v1", "v2"}
 
-    clear_log(node)
+    node.clear_requests()
     result, task = run(run_playbook, fleet, {"name": SERVICE, "mapping": list(reversed(mapping)),
                                              "strategy": "hash_based"})
     assert result.rc == 0 and task["changed"] is False, result.output
@@ -267,7 +252,7 @@ def test_bad_input_changes_nothing(fleet_node, run_playbook, make_bundle, args, 
 
 def test_wrong_admin_key(fleet_node, run_playbook, fleet_inventory, tmp_path):
     fleet, node = fleet_node
-    clear_log(node)
+    node.clear_requests()
     inventory = fleet_inventory(fleet, tmp_path / "wrong-key.json", apinode_admin_key="not-a-key-0123456789")
     result = run_playbook(service_play({"name": SERVICE}), inventory=inventory)
     task = result.task("Service")
@@ -290,7 +275,7 @@ def test_node_down(fleet_node, run_playbook):
 
 def test_server_error_body_is_passed_through(fleet_node, run_playbook):
     fleet, node = fleet_node
-    clear_log(node)
+    node.clear_requests()
     node.add_fault(method="GET", path="^/admin/api/services$", status=500,
                    body={"errorType": "com.dataiku.common.server.DKUControllerBase$InternalError",
                          "message": "Disk full", "detailedMessage": "Disk full on /data: cannot read state"})

@@ -62,6 +62,18 @@ def test_request_log(live):
     assert live.hook("GET", "requests").json() == {"requests": []}
 
 
+def test_request_is_logged_before_it_is_answered(live):
+    # Tests read the log right after their own request returns, with no waiting: every answered
+    # request must already be there, on every try.
+    live.hook("DELETE", "requests")
+    for attempt in range(30):
+        live.admin("GET", "services/svc/generations")
+        entries = live.hook("GET", "requests").json()["requests"]
+        assert len(entries) == attempt + 1, entries
+        assert entries[-1]["path"] == "/admin/api/services/svc/generations"
+        assert entries[-1]["status"] == 200
+
+
 def test_fault_status_with_count(live):
     rule = live.hook("POST", "faults", json={"method": "POST", "path": "actions/disable", "status": 503,
                                              "body": {"message": "busy"}, "count": 2}).json()
