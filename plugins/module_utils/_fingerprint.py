@@ -52,11 +52,15 @@ def _hash_file(digest, file_path):
             digest.update(chunk)
 
 
+def _node_tag(node_url):
+    """Short hash of the node URL in marker file names (a trailing slash names the same node)."""
+    return hashlib.sha256(node_url.rstrip('/').encode('utf-8')).hexdigest()[:12]
+
+
 def marker_path(state_dir, kind, artefact, node_url):
     """One marker per (artefact, kind, node): a staging dir shared by several nodes stays correct."""
-    node = hashlib.sha256(node_url.rstrip('/').encode('utf-8')).hexdigest()[:12]
     name = os.path.basename(os.path.normpath(artefact)) or 'artefact'
-    return os.path.join(state_dir, '%s.%s.%s.json' % (name, kind, node))
+    return os.path.join(state_dir, '%s.%s.%s.json' % (name, kind, _node_tag(node_url)))
 
 
 def read_marker(marker):
@@ -88,8 +92,7 @@ def write_marker(marker, record):
 
 def forget_markers(state_dir, kind, node_url):
     """Remove the markers of one kind for one node (after a cache clean-up made them stale)."""
-    node = hashlib.sha256(node_url.rstrip('/').encode('utf-8')).hexdigest()[:12]
-    suffix = '.%s.%s.json' % (kind, node)
+    suffix = '.%s.%s.json' % (kind, _node_tag(node_url))
     removed = []
     if os.path.isdir(state_dir):
         for name in sorted(os.listdir(state_dir)):
@@ -97,3 +100,26 @@ def forget_markers(state_dir, kind, node_url):
                 os.remove(os.path.join(state_dir, name))
                 removed.append(name)
     return removed
+
+
+def read_node_markers(state_dir, node_url):
+    """The markers of one node in ``state_dir``, sorted by artefact path then kind.
+
+    Files that are not markers, cannot be read, or were written for another node (by URL, not only
+    by the hash in their name) are left out: the listing only reports what this node received.
+    """
+    tag = _node_tag(node_url)
+    node = node_url.rstrip('/')
+    records = []
+    if not os.path.isdir(state_dir):
+        return records
+    for name in os.listdir(state_dir):
+        if not name.endswith('.%s.json' % tag):
+            continue
+        record = read_marker(os.path.join(state_dir, name))
+        if not record or not all(isinstance(record.get(k), str) for k in ('kind', 'path', 'fingerprint', 'node')):
+            continue
+        if record['node'].rstrip('/') != node or not name.endswith('.%s.%s.json' % (record['kind'], tag)):
+            continue
+        records.append(record)
+    return sorted(records, key=lambda r: (r['path'], r['kind']))

@@ -28,10 +28,11 @@ def normalise_generation(generation):
 
 
 def service_state(summary, generations):
-    """One service as listed by GET services, with its generations."""
+    """One service as listed by GET services, with its generations (left out when ``None``: not read)."""
     state = dict(id=summary['serviceId'], exists=True, enabled=bool(summary.get('enabled')),
-                 mapping=_mapping.from_server(summary.get('activeMapping')),
-                 generations=[normalise_generation(g) for g in generations])
+                 mapping=_mapping.from_server(summary.get('activeMapping')))
+    if generations is not None:
+        state['generations'] = [normalise_generation(g) for g in generations]
     if summary.get('startAbortedReason'):
         state['start_aborted_reason'] = summary['startAbortedReason']
     return state
@@ -48,9 +49,13 @@ def find_summary(summaries, service_id):
     return None
 
 
-def read_services(client, only=None):
-    """GET services, then GET generations of each service kept (sorted by id)."""
+def read_services(client, only=None, generations=True):
+    """GET services, then GET generations of each service kept (sorted by id) unless ``generations`` is false.
+
+    Without generations it is one request, which is all the enabled flag and active mapping need.
+    """
     summaries = sorted(client.get('services') or [], key=lambda s: s.get('serviceId') or '')
     if only is not None:
         summaries = [s for s in summaries if s.get('serviceId') in only]
-    return [service_state(s, list_generations(client, s['serviceId'])) for s in summaries]
+    return [service_state(s, list_generations(client, s['serviceId']) if generations else None)
+            for s in summaries]

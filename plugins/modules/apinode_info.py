@@ -10,14 +10,18 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: apinode_info
-short_description: Read what a Dataiku DSS API node runs - services, generations, keys, metrics, health
+short_description: Read what a Dataiku DSS API node runs - services, generations, keys, metrics, health, cache imports
 version_added: 0.1.0
 author: dss.apinode contributors (@dss-apinode)
 description:
   - Reads, and never changes, the state of a DSS API node.
   - O(gather) selects what is read, so a caller pays only for the requests it needs
-    (V(node) - 1 or 2 requests, V(services) - 1 + 1 per service, V(keys) - 1, V(metrics) - 1).
+    (V(node) - 1 or 2 requests, V(services) - 1 + 1 per service, or 1 with O(generations=false),
+    V(keys) - 1, V(metrics) - 1, V(cache_imports) - none).
   - Admin key secrets are never returned.
+  - V(cache_imports) reads the import markers that M(dss.apinode.apinode_cache) leaves on the node's disk, so
+    a task that gathers it must run on the node (where the admin API usually listens on
+    C(http://127.0.0.1:<port>)), like the M(dss.apinode.apinode_cache) task that wrote them, with the same O(url).
 extends_documentation_fragment:
   - dss.apinode.connection
   - dss.apinode.attributes
@@ -30,10 +34,28 @@ options:
       - V(services) - every service with its active mapping and its generations.
       - V(keys) - the admin keys, without their secrets, returned as RV(admin_keys).
       - V(metrics) - the node's metrics registry, and a per-service summary of request counts.
+      - V(cache_imports) - the code envs and model archives that M(dss.apinode.apinode_cache) imported into this
+        node's caches, from its marker files in O(cache_state_dir); no request to the node.
     type: list
     elements: str
-    choices: [services, keys, metrics, node]
+    choices: [services, keys, metrics, node, cache_imports]
     default: [services, node]
+  generations:
+    description:
+      - Whether V(services) also reads the generations of each service (one more request per service).
+      - With V(false), RV(services) has no C(generations) key; the enabled flag and the active mapping are
+        still there, which is enough to tell which generation a service serves. O(gather=[services]) with
+        O(generations=false) is then a single request.
+    type: bool
+    default: true
+  cache_state_dir:
+    description:
+      - Folder on the node that holds the import markers of M(dss.apinode.apinode_cache) - its
+        O(dss.apinode.apinode_cache#module:state_dir), or the C(.apinode-cache) folder beside the artefacts
+        when that option was not set.
+      - Required when O(gather) has V(cache_imports). A folder that does not exist means nothing was imported.
+      - Only the markers written for this node (the same O(url)) are returned.
+    type: path
   services:
     description:
       - Only read these services (ids). Services that do not exist are left out of RV(services).
@@ -78,6 +100,24 @@ EXAMPLES = r'''
     - name: List the labels of the admin keys
       ansible.builtin.debug:
         msg: "{{ keys_info.admin_keys | map(attribute='label') | list }}"
+
+    - name: Which generation each service serves, in one request
+      dss.apinode.apinode_info:
+        gather: [services]
+        generations: false
+      register: mapping_info
+
+    # The play runs on the nodes, so the markers are read from each node's own disk; apinode_url must
+    # be the URL the apinode_cache tasks used, since the markers are kept per node URL.
+    - name: What the caches already received, from the markers of apinode_cache
+      dss.apinode.apinode_info:
+        gather: [cache_imports]
+        cache_state_dir: /srv/apinode-staging/.markers
+      register: cache_info
+
+    - name: Fingerprints of the model archives already imported
+      ansible.builtin.debug:
+        msg: "{{ cache_info.cache_imports | selectattr('kind', 'equalto', 'model') | items2dict('path', 'fingerprint') }}"
 '''
 
 RETURN = r'''
@@ -146,6 +186,7 @@ services:
           returned: when set
     generations:
       description: The generations on disk.
+      returned: unless O(generations=false)
       type: list
       elements: dict
       contains:
@@ -203,6 +244,38 @@ admin_keys:
       description: Expiry.
       type: raw
       returned: when set
+cache_imports:
+  description:
+    - The artefacts that M(dss.apinode.apinode_cache) imported into this node's caches, sorted by path then kind,
+      as recorded by its marker files in O(cache_state_dir).
+    - A marker says what was imported, not that the cache still holds it (a cache emptied behind the
+      module's back leaves stale markers).
+  returned: when O(gather) has V(cache_imports)
+  type: list
+  elements: dict
+  sample:
+    - kind: model
+      path: /srv/apinode-staging/models/sentiment.zip
+      fingerprint: "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+      options:
+        modelArchivePath: /srv/apinode-staging/models/sentiment.zip
+      recorded_on: 1764277200000
+  contains:
+    kind:
+      description: V(code_env), V(built_code_env) or V(model), as in RV(dss.apinode.apinode_cache#module:imports).
+      type: str
+    path:
+      description: Path of the artefact on the node.
+      type: str
+    fingerprint:
+      description: sha256 content fingerprint of the artefact when it was imported.
+      type: str
+    options:
+      description: The import options sent to the node (for example C(language), C(builtEnvDir), C(modelArchivePath)).
+      type: dict
+    recorded_on:
+      description: When the import was recorded, epoch milliseconds.
+      type: int
 metrics:
   description: The node's raw metrics registry (Dropwizard JSON - gauges, counters, histograms, meters, timers).
   returned: when O(gather) has V(metrics)
@@ -240,6 +313,7 @@ from ansible_collections.dss.apinode.plugins.module_utils._common import (
     client_from_module,
     run_module,
 )
+from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import read_node_markers
 from ansible_collections.dss.apinode.plugins.module_utils._keys import key_metadata, list_keys
 from ansible_collections.dss.apinode.plugins.module_utils._service_state import read_services
 
@@ -250,11 +324,16 @@ def main():
     module = build_module(
         dict(
             gather=dict(type='list', elements='str', default=['services', 'node'],
-                        choices=['services', 'keys', 'metrics', 'node']),
+                        choices=['services', 'keys', 'metrics', 'node', 'cache_imports']),
             services=dict(type='list', elements='str'),
+            generations=dict(type='bool', default=True),
+            cache_state_dir=dict(type='path'),
         ),
         supports_check_mode=True,
     )
+    if 'cache_imports' in module.params['gather'] and not module.params['cache_state_dir']:
+        module.fail_json(msg='gather has cache_imports: set cache_state_dir to the folder of the import markers '
+                             '(the state_dir of apinode_cache, or the .apinode-cache folder beside the artefacts).')
     client = client_from_module(module)
     run_module(module, client, lambda: gather_facts(module, client))
 
@@ -264,7 +343,7 @@ def gather_facts(module, client):
     only = set(module.params['services']) if module.params['services'] is not None else None
     result = dict(changed=False)
     if 'services' in gather:
-        result['services'] = read_services(client, only)
+        result['services'] = read_services(client, only, generations=module.params['generations'])
     if 'keys' in gather:
         keys = [key_metadata(k, show_mask=False) for k in list_keys(client, module)]
         result['admin_keys'] = sorted(keys, key=lambda k: (k.get('label') or '', k.get('id') or ''))
@@ -274,7 +353,17 @@ def gather_facts(module, client):
         result['metrics_summary'] = summarise_metrics(metrics, only)
     if 'node' in gather:
         result['node'] = node_facts(client)
+    if 'cache_imports' in gather:
+        result['cache_imports'] = cache_imports(module.params['cache_state_dir'], client.base_url)
     return result
+
+
+def cache_imports(state_dir, node_url):
+    """What apinode_cache recorded for this node; its markers are keyed by the same base URL."""
+    return [dict(kind=m['kind'], path=m['path'], fingerprint=m['fingerprint'],
+                 options=m.get('query') if isinstance(m.get('query'), dict) else {},
+                 recorded_on=m.get('recorded_on'))
+            for m in read_node_markers(state_dir, node_url)]
 
 
 def node_facts(client):

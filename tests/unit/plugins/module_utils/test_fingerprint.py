@@ -72,3 +72,45 @@ def test_unreadable_marker_counts_as_absent(tmp_path):
     marker = tmp_path / 'broken.json'
     marker.write_text('{not json')
     assert fp.read_marker(str(marker)) is None
+
+
+def test_node_markers_lists_only_this_nodes_markers_sorted(tmp_path):
+    state_dir = str(tmp_path / 'state')
+    node, other = 'http://node-a:12000', 'http://node-b:12000'
+    for kind, artefact in (('model', '/x/b.zip'), ('code_env', '/x/a-env'), ('built_code_env', '/x/a-env')):
+        fp.write_marker(fp.marker_path(state_dir, kind, artefact, node),
+                        {'kind': kind, 'path': artefact, 'fingerprint': 'sha256:' + kind, 'node': node,
+                         'query': {'language': 'python'}})
+    fp.write_marker(fp.marker_path(state_dir, 'model', '/x/a.zip', other),
+                    {'kind': 'model', 'path': '/x/a.zip', 'fingerprint': 'sha256:other', 'node': other})
+
+    listed = fp.read_node_markers(state_dir, node + '/')
+    assert [(m['path'], m['kind']) for m in listed] == [
+        ('/x/a-env', 'built_code_env'), ('/x/a-env', 'code_env'), ('/x/b.zip', 'model')]
+    assert listed[2]['fingerprint'] == 'sha256:model' and listed[2]['query'] == {'language': 'python'}
+    assert [m['fingerprint'] for m in fp.read_node_markers(state_dir, other)] == ['sha256:other']
+    assert fp.read_node_markers(state_dir, 'http://node-c:12000') == []
+
+
+def test_node_markers_ignore_broken_and_foreign_files(tmp_path):
+    state_dir = tmp_path / 'state'
+    node = 'http://node-a:12000'
+    good = fp.marker_path(str(state_dir), 'model', '/x/m.zip', node)
+    fp.write_marker(good, {'kind': 'model', 'path': '/x/m.zip', 'fingerprint': 'sha256:1', 'node': node})
+    tag = os.path.basename(good).split('.')[-2]
+    (state_dir / ('broken.model.%s.json' % tag)).write_text('{not json')
+    (state_dir / ('list.model.%s.json' % tag)).write_text('[1, 2]')
+    (state_dir / ('partial.model.%s.json' % tag)).write_text('{"kind": "model", "node": "%s"}' % node)
+    # A file named for this node but recorded for another URL, and one whose name lies about its kind.
+    (state_dir / ('copied.model.%s.json' % tag)).write_text(
+        '{"kind": "model", "path": "/x/c.zip", "fingerprint": "sha256:2", "node": "http://elsewhere:1"}')
+    (state_dir / ('renamed.code_env.%s.json' % tag)).write_text(
+        '{"kind": "model", "path": "/x/r.zip", "fingerprint": "sha256:3", "node": "%s"}' % node)
+    (state_dir / 'notes.txt').write_text('hello')
+    (state_dir / ('sub.model.%s.json' % tag)).mkdir()
+
+    assert [m['path'] for m in fp.read_node_markers(str(state_dir), node)] == ['/x/m.zip']
+
+
+def test_node_markers_of_a_missing_folder(tmp_path):
+    assert fp.read_node_markers(str(tmp_path / 'nothing-here'), 'http://node-a:12000') == []

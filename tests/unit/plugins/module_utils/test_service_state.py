@@ -10,7 +10,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.dss.apinode.plugins.module_utils._keys import key_metadata, keys_with_label
-from ansible_collections.dss.apinode.plugins.module_utils._service_state import find_summary, service_state
+from ansible_collections.dss.apinode.plugins.module_utils._service_state import (
+    find_summary,
+    read_services,
+    service_state,
+)
 from ansible_collections.dss.apinode.plugins.modules.apinode_info import summarise_metrics
 
 
@@ -32,6 +36,38 @@ def test_no_mapping():
     state = service_state({'serviceId': 's', 'enabled': False, 'startAbortedReason': 'boom'}, [])
     assert state == {'id': 's', 'exists': True, 'enabled': False, 'mapping': None, 'generations': [],
                      'start_aborted_reason': 'boom'}
+
+
+class RecordingClient:
+    """Answers GET services and GET services/<id>/generations from a dict, and records the paths asked."""
+
+    def __init__(self, services):
+        self.services = services
+        self.paths = []
+
+    def get(self, rel_path):
+        self.paths.append(rel_path)
+        if rel_path == 'services':
+            return [{'serviceId': sid, 'enabled': True,
+                     'activeMapping': {'entries': [{'generation': gens[-1], 'proba': 1.0}]}}
+                    for sid, gens in self.services.items()]
+        sid = rel_path.split('/')[1]
+        return {'generations': [{'generationId': g} for g in self.services[sid]]}
+
+
+def test_read_services_with_and_without_generations():
+    client = RecordingClient({'fraud': ['v1'], 'churn': ['v1', 'v2']})
+    full = read_services(client)
+    assert [s['id'] for s in full] == ['churn', 'fraud']
+    assert [g['generationId'] for g in full[0]['generations']] == ['v1', 'v2']
+    assert client.paths == ['services', 'services/churn/generations', 'services/fraud/generations']
+
+    client.paths = []
+    light = read_services(client, only={'churn'}, generations=False)
+    assert client.paths == ['services']
+    assert light == [{'id': 'churn', 'exists': True, 'enabled': True,
+                      'mapping': dict(full[0]['mapping'])}]
+    assert light[0]['mapping']['generation'] == 'v2'
 
 
 def test_key_metadata_never_holds_the_secret():
