@@ -6,7 +6,7 @@ import os
 import pytest
 
 
-def info_play(task_args=None, name="Read the node"):
+def info_play(task_args=None, name="Read the node", module="apinode_info"):
     args = "\n".join("        %s: %s" % (k, json.dumps(v)) for k, v in (task_args or {}).items())
     return """
 - hosts: apinodes
@@ -17,9 +17,9 @@ def info_play(task_args=None, name="Read the node"):
       api_key: "{{ apinode_admin_key }}"
   tasks:
     - name: %s
-      dss.apinode.apinode_info:
+      dss.apinode.%s:
 %s
-""" % (name, args or "        {}")
+""" % (name, module, args or "        {}")
 
 
 @pytest.fixture
@@ -81,6 +81,72 @@ def test_services_filter_limits_the_reads(fleet, node, deployed, run_playbook):
     assert [s["id"] for s in info["services"]] == ["fraud"]
     assert info["api_calls"] == 2
     assert "node" not in info
+
+
+def test_services_without_generations_is_one_request(fleet, node, deployed, run_playbook):
+    node.clear_requests()
+    result = run_playbook(info_play({"gather": ["services"], "generations": False}), inventory=fleet)
+    assert result.rc == 0, result.output
+    info = result.task("Read the node")
+    assert [(r["method"], r["path"]) for r in node.requests()] == [("GET", "/admin/api/services")]
+    assert info["api_calls"] == 1
+    churn, fraud = info["services"]
+    assert churn["id"] == "churn" and churn["enabled"] is True
+    assert churn["mapping"]["generation"] == "v2"
+    assert fraud["id"] == "fraud" and fraud["enabled"] is False and fraud["mapping"] is None
+    assert all("generations" not in s for s in info["services"])
+
+
+def test_cache_imports_lists_what_apinode_cache_imported_on_each_node(sim_fleet, make_bundle, run_playbook,
+                                                                       tmp_path):
+    fleet = sim_fleet(nodes=2)
+    one, two = fleet.nodes
+    manifest = make_bundle(services=["churn"], versions=["v1"], code_envs=["churn-py"], models=["sentiment"])
+    model, env = manifest["models"][0]["path"], manifest["code_envs"][0]["path"]
+    state_dir = str(tmp_path / "markers")
+    # One folder shared by both nodes (as on a shared staging disk): each must see only its own imports.
+    imported_model = run_playbook(info_play({"model_archive": model, "state_dir": state_dir}, "Import",
+                                            module="apinode_cache"), inventory=fleet, limit=one.name)
+    assert imported_model.rc == 0, imported_model.output
+    imported_env = run_playbook(info_play({"code_env": env, "state_dir": state_dir}, "Import",
+                                          module="apinode_cache"), inventory=fleet, limit=two.name)
+    assert imported_env.rc == 0, imported_env.output
+    (tmp_path / "markers" / "notes.txt").write_text("not a marker")
+
+    for node in fleet.nodes:
+        node.clear_requests()
+    result = run_playbook(info_play({"gather": ["cache_imports"], "cache_state_dir": state_dir}),
+                          inventory=fleet, check=True)
+    assert result.rc == 0, result.output
+
+    model_import = imported_model.task("Import")["imports"][0]
+    on_one = result.task("Read the node", host=one.name)
+    assert on_one["changed"] is False and on_one["api_calls"] == 0
+    assert [set(i) for i in on_one["cache_imports"]] == [{"kind", "path", "fingerprint", "options", "recorded_on"}]
+    entry = on_one["cache_imports"][0]
+    assert (entry["kind"], entry["path"], entry["fingerprint"]) == ("model", model, model_import["fingerprint"])
+    assert entry["options"] == {"modelArchivePath": model}
+    assert isinstance(entry["recorded_on"], int) and entry["recorded_on"] > 0
+
+    env_import = imported_env.task("Import")["imports"][0]
+    on_two = result.task("Read the node", host=two.name)
+    assert [(i["kind"], i["path"], i["fingerprint"]) for i in on_two["cache_imports"]] == [
+        ("code_env", env, env_import["fingerprint"])]
+    assert on_two["cache_imports"][0]["options"] == {"language": "python"}
+    assert all(node.requests() == [] for node in fleet.nodes)
+
+    missing = run_playbook(info_play({"gather": ["cache_imports"], "cache_state_dir": str(tmp_path / "none")}),
+                           inventory=fleet, limit=one.name)
+    assert missing.rc == 0, missing.output
+    assert missing.task("Read the node")["cache_imports"] == []
+
+
+def test_cache_imports_needs_the_state_dir(fleet, node, run_playbook):
+    node.clear_requests()
+    result = run_playbook(info_play({"gather": ["services", "cache_imports"]}), inventory=fleet)
+    assert result.rc != 0
+    assert "cache_state_dir" in result.task("Read the node")["msg"]
+    assert node.requests() == []
 
 
 def test_keys_without_secrets(fleet, node, run_playbook):
