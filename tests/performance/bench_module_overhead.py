@@ -1,7 +1,9 @@
 """Benchmark 1: apinode_info reading the services of a node vs ansible.builtin.uri doing the same GET.
 
-Both run in one playbook against one simulated node with 3 services, in alternating rounds of K looped
-calls, and each side's time is the sum of its tasks' wall times (bench_timer callback), so the
+Like for like: apinode_info runs with ``gather: [services]`` and ``generations: false``, which sends
+the single ``GET services`` that uri sends (the request log counts it, in the notes). Both run in one
+playbook against one simulated node with 3 services, in alternating rounds of K looped calls, and each
+side's time is the sum of its tasks' wall times (bench_timer callback), so the
 ansible-playbook start-up is in neither. Target: apinode_info takes at most 1.1x the time of uri.
 """
 
@@ -26,7 +28,8 @@ def run(quick=False):
             client.service(package["service"]).switch_to_single_generation("v1")
         tasks = []
         for index in range(rounds):
-            tasks.append({"name": "info %d" % index, "dss.apinode.apinode_info": {"gather": ["services"]},
+            tasks.append({"name": "info %d" % index,
+                          "dss.apinode.apinode_info": {"gather": ["services"], "generations": False},
                           "loop": list(range(per_round))})
             tasks.append({"name": "uri %d" % index, "ansible.builtin.uri": {
                 "url": "{{ apinode_url }}/admin/api/services", "url_username": "{{ apinode_admin_key }}",
@@ -38,11 +41,12 @@ def run(quick=False):
         calls = rounds * per_round * 2
         info_requests = len(log) - calls // 2  # every uri call is exactly one GET
         info_seconds, uri_seconds = result.task_seconds("info "), result.task_seconds("uri ")
-    note = ("%d calls each; per call %.0f ms vs %.0f ms; apinode_info sends %d requests per call "
-            "(services + generations of each of %d services), uri 1"
+    note = ("%d calls each; per call %.0f ms vs %.0f ms; %d services; requests per call: apinode_info "
+            "(services, generations: false) %g, uri 1"
             % (calls // 2, 1000 * info_seconds / (calls // 2), 1000 * uri_seconds / (calls // 2),
-               info_requests // (calls // 2), len(SERVICES)))
-    return [row(1, "apinode_info (services) vs uri GET", info_seconds, uri_seconds, target=1.1, notes=note)]
+               len(SERVICES), info_requests / float(calls // 2)))
+    return [row(1, "apinode_info (services, no generations) vs uri GET", info_seconds, uri_seconds,
+                target=1.1, notes=note)]
 
 
 def main():

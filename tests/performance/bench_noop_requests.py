@@ -19,6 +19,7 @@ MINIMUM = {
     "apinode_cache (code env)": (0, "the admin API lists no cache content: 0 if the module keeps a local record"),
     "apinode_cache (model)": (0, "same as the code env"),
     "apinode_info (services, node)": (3, "GET services + GET generations of 1 service + GET /isAlive/"),
+    "apinode_info (services, no generations)": (1, "GET services (enabled flag and mapping, generations: false)"),
 }
 
 
@@ -39,6 +40,8 @@ def run(quick=False):  # pylint: disable=unused-argument
             {"name": "apinode_cache (model)", "dss.apinode.apinode_cache": {
                 "model_archive": manifest["models"][0]["path"]}},
             {"name": "apinode_info (services, node)", "dss.apinode.apinode_info": {"gather": ["services", "node"]}},
+            {"name": "apinode_info (services, no generations)", "dss.apinode.apinode_info": {
+                "gather": ["services"], "generations": False}},
         ]
         inventory = work.inventory(fleet)
         work.playbook(module_play(tasks), inventory).check("benchmark 2 (set-up)")
