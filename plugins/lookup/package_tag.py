@@ -14,7 +14,7 @@ version_added: 0.1.0
 author: dss.apinode contributors (@dss-apinode)
 description:
   - Returns the C(tag.json) of each API service package, the zip made by "Prepare package" in the DSS API
-    Designer, as a dictionary. C(generationId) and C(createdOn) identify the package: a node holds the same
+    Designer, as a dictionary. C(generationId) and C(createdOn) identify the package; a node holds the same
     package when one of its generations has both.
   - Only the zip's directory and its small C(tag.json) member are read, so a large package costs no more than
     a small one.
