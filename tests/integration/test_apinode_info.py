@@ -97,8 +97,7 @@ def test_services_without_generations_is_one_request(fleet, node, deployed, run_
     assert all("generations" not in s for s in info["services"])
 
 
-def test_cache_imports_lists_what_apinode_cache_imported_on_each_node(sim_fleet, make_bundle, run_playbook,
-                                                                       tmp_path):
+def test_cache_imports_lists_what_apinode_cache_imported_per_node(sim_fleet, make_bundle, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=2)
     one, two = fleet.nodes
     manifest = make_bundle(services=["churn"], versions=["v1"], code_envs=["churn-py"], models=["sentiment"])
