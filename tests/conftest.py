@@ -163,6 +163,11 @@ class PlaybookResult:
             raise KeyError("no task %r; tasks run: %s" % (name, sorted({t["task"] for t in self.tasks})))
         return found
 
+    def ran(self, name, host=None):
+        """Whether task ``name`` ran (any status but skipped) on ``host``, or on any host."""
+        return any(_task_name_matches(t["task"], name) and t["status"] != "skipped"
+                   and (host is None or t["host"] == host) for t in self.tasks)
+
     def task(self, name, host=None):
         """The module result of task ``name`` on ``host`` (which may be omitted for a single host)."""
         found = self.results(name)
