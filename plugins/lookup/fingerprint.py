@@ -75,4 +75,3 @@ class LookupModule(LookupBase):
             except (IOError, OSError) as err:
                 raise AnsibleLookupError('Cannot fingerprint %s: %s' % (path, to_native(err)))
         return digests
-

@@ -88,4 +88,3 @@ class LookupModule(LookupBase):
             except PackageError as err:
                 raise AnsibleLookupError(to_native(err))
         return tags
-
