@@ -159,13 +159,10 @@ def _service_drift(item, services, keep_generations, preload):
             found.append('service %s: generation %s of the wanted mapping is not on the node' % (sid, missing))
     if keep_generations is not None:
         # After a deployment the wanted mapping is the current one, and the current one a rollback target.
-        expired = beyond_retention(node, keep_generations, also_keep=shares_of(wanted))
-        if len(expired) == 1:
-            found.append('service %s: generation %s is beyond retention (keep %d) and would be deleted'
-                         % (sid, expired[0], keep_generations))
-        elif expired:
-            found.append('service %s: generations %s are beyond retention (keep %d) and would be deleted'
-                         % (sid, ', '.join(expired), keep_generations))
+        expired = beyond_retention(node, keep_generations, also_keep=generations_of(wanted))
+        if expired:
+            found.append('service %s: %s beyond retention (keep %d) and would be deleted'
+                         % (sid, _generations_are(expired), keep_generations))
     return found
 
 
@@ -177,11 +174,11 @@ def beyond_retention(service, keep_generations, also_keep=()):
     keep = set(also_keep)
     keep.update(g.get('generationId') for g in generations[:keep_generations])
     keep.update(g.get('generationId') for g in generations if (g.get('mapped') or 0) > 0)
-    keep.update(shares_of(service.get('mapping')))
+    keep.update(generations_of(service.get('mapping')))
     return [g.get('generationId') for g in generations if g.get('generationId') not in keep]
 
 
-def shares_of(mapping):
+def generations_of(mapping):
     """The generations a normal-form mapping (or None) sends traffic to."""
     return set(e.get('generation') for e in (mapping or {}).get('entries') or [] if isinstance(e, dict))
 
@@ -195,6 +192,12 @@ def _artefact_drift(artefact, records):
     if artefact['fingerprint'] not in recorded:
         return ['%s %s was imported with other content' % (artefact['kind'], path)]
     return []
+
+
+def _generations_are(names):
+    if len(names) == 1:
+        return 'generation %s is' % names[0]
+    return 'generations %s are' % ', '.join(names)
 
 
 def _enabled_word(enabled):
