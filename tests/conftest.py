@@ -7,6 +7,8 @@
 - ``fleet_inventory(fleet, path, group="apinodes", **hostvars)``: an inventory of simulated nodes.
 - ``run_playbook(playbook, ...)``: runs ``ansible-playbook`` and returns a ``PlaybookResult`` built
   from the JSON written by the ``task_recorder`` callback in ``tests/integration/callback_plugins``.
+- ``module_play(*tasks)`` / ``task(name, module, args, **keywords)``: a play of collection module tasks
+  with the connection passed once through module_defaults; import them with ``from harness import ...``.
 """
 
 import atexit
@@ -27,6 +29,9 @@ CALLBACK_DIR = REPO_ROOT / "tests" / "integration" / "callback_plugins"
 CALLBACK_NAME = "task_recorder"
 RESULTS_ENV = "DSS_APINODE_TASK_RESULTS"
 PLAYBOOK_TIMEOUT = 900
+
+# Test modules import the helpers below by a name that cannot collide with the other suites' conftest.py.
+sys.modules["harness"] = sys.modules[__name__]
 
 
 # --- the collection on a collections path ----------------------------------------------------------
@@ -126,6 +131,33 @@ def write_fleet_inventory(fleet, path, group="apinodes", **extra_hostvars):
 def fleet_inventory():
     """The ``write_fleet_inventory`` helper, as a fixture."""
     return write_fleet_inventory
+
+
+# --- plays of collection modules ---------------------------------------------------------------------
+
+CONNECTION = {"url": "{{ apinode_url }}", "api_key": "{{ apinode_admin_key }}"}
+
+
+def module_play(*tasks, hosts="apinodes", connection=None):
+    """A play running ``tasks`` (dicts) with the connection passed once through module_defaults.
+
+    ``connection`` adds to or overrides the inventory's url and api_key (``{"retries": 0}``). Check and
+    diff mode are ``run_playbook`` arguments. JSON is YAML, so no quoting trap.
+    """
+    play = {
+        "hosts": hosts,
+        "gather_facts": False,
+        "module_defaults": {"group/dss.apinode.apinode": dict(CONNECTION, **(connection or {}))},
+        "tasks": list(tasks),
+    }
+    return json.dumps([play], indent=2) + "\n"
+
+
+def task(name, module, args, **keywords):
+    """One task of a collection module: ``task("Promote", "apinode_service", {...}, register="promote")``."""
+    entry = {"name": name, "dss.apinode." + module: args}
+    entry.update(keywords)
+    return entry
 
 
 # --- running playbooks -------------------------------------------------------------------------------

@@ -4,22 +4,11 @@ import json
 import os
 
 import pytest
+from harness import module_play, task
 
 
-def cache_play(task_args, name="Manage the caches"):
-    args = "\n".join("        %s: %s" % (k, json.dumps(v)) for k, v in task_args.items())
-    return """
-- hosts: apinodes
-  gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
-  tasks:
-    - name: %s
-      dss.apinode.apinode_cache:
-%s
-""" % (name, args)
+def cache_play(args):
+    return module_play(task("Manage the caches", "apinode_cache", args))
 
 
 @pytest.fixture

@@ -3,30 +3,15 @@
 State is read back through the official client; the simulator's request log proves which calls were sent.
 """
 
-import json
-
 import pytest
+from harness import module_play, task
 
 SERVICE = "churn"
 
 
-def generation_play(args, name="Generation"):
-    return """
-- hosts: apinodes
-  gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
-      retries: 0
-  tasks:
-    - name: %s
-      dss.apinode.apinode_generation: %s
-""" % (name, json.dumps(args))
-
-
 def run(run_playbook, inventory, args, **kwargs):
-    result = run_playbook(generation_play(args), inventory=inventory, **kwargs)
+    play = module_play(task("Generation", "apinode_generation", args), connection={"retries": 0})
+    result = run_playbook(play, inventory=inventory, **kwargs)
     return result, result.task("Generation")
 
 

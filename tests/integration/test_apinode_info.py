@@ -4,22 +4,11 @@ import json
 import os
 
 import pytest
+from harness import module_play, task
 
 
-def info_play(task_args=None, name="Read the node", module="apinode_info"):
-    args = "\n".join("        %s: %s" % (k, json.dumps(v)) for k, v in (task_args or {}).items())
-    return """
-- hosts: apinodes
-  gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
-  tasks:
-    - name: %s
-      dss.apinode.%s:
-%s
-""" % (name, module, args or "        {}")
+def info_play(args=None):
+    return module_play(task("Read the node", "apinode_info", args or {}))
 
 
 @pytest.fixture
@@ -104,11 +93,11 @@ def test_cache_imports_lists_what_apinode_cache_imported_per_node(sim_fleet, mak
     model, env = manifest["models"][0]["path"], manifest["code_envs"][0]["path"]
     state_dir = str(tmp_path / "markers")
     # One folder shared by both nodes (as on a shared staging disk): each must see only its own imports.
-    imported_model = run_playbook(info_play({"model_archive": model, "state_dir": state_dir}, "Import",
-                                            module="apinode_cache"), inventory=fleet, limit=one.name)
+    import_model = module_play(task("Import", "apinode_cache", {"model_archive": model, "state_dir": state_dir}))
+    imported_model = run_playbook(import_model, inventory=fleet, limit=one.name)
     assert imported_model.rc == 0, imported_model.output
-    imported_env = run_playbook(info_play({"code_env": env, "state_dir": state_dir}, "Import",
-                                          module="apinode_cache"), inventory=fleet, limit=two.name)
+    import_env = module_play(task("Import", "apinode_cache", {"code_env": env, "state_dir": state_dir}))
+    imported_env = run_playbook(import_env, inventory=fleet, limit=two.name)
     assert imported_env.rc == 0, imported_env.output
     (tmp_path / "markers" / "notes.txt").write_text("not a marker")
 

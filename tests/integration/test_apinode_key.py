@@ -5,24 +5,13 @@ import os
 import subprocess
 
 import pytest
+from harness import module_play, task
 
 MASK = "********"
 
 
-def key_play(task_args, name="Manage the key", register=True, extra_tasks=""):
-    args = "\n".join("        %s: %s" % (k, json.dumps(v)) for k, v in task_args.items())
-    return """
-- hosts: apinodes
-  gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
-  tasks:
-    - name: %s
-      dss.apinode.apinode_key:
-%s
-%s""" % (name, args, extra_tasks)
+def key_play(args):
+    return module_play(task("Manage the key", "apinode_key", args))
 
 
 def keys_labelled(node, label):

@@ -4,29 +4,14 @@ Every step reads the node back through the official client and, where nothing ma
 simulator's request log that no POST or DELETE was sent.
 """
 
-import json
-
 import pytest
+from harness import module_play, task
 
 SERVICE = "churn"
 
 
-def service_play(args, name="Service", retries=None):
-    """A one-task play; the connection options come from the inventory through module_defaults."""
-    task_args = dict(args)
-    if retries is not None:
-        task_args["retries"] = retries
-    return """
-- hosts: apinodes
-  gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
-  tasks:
-    - name: %s
-      dss.apinode.apinode_service: %s
-""" % (name, json.dumps(task_args))
+def service_play(args):
+    return module_play(task("Service", "apinode_service", args))
 
 
 @pytest.fixture
@@ -63,8 +48,10 @@ def with_generations(node, make_bundle, versions=("v1", "v2")):
     node.clear_requests()
 
 
-def run(run_playbook, fleet, args, **kwargs):
-    result = run_playbook(service_play(args, retries=kwargs.pop("retries", None)), inventory=fleet, **kwargs)
+def run(run_playbook, fleet, args, retries=None, **kwargs):
+    if retries is not None:
+        args = dict(args, retries=retries)
+    result = run_playbook(service_play(args), inventory=fleet, **kwargs)
     return result, result.task("Service")
 
 

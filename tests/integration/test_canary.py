@@ -5,70 +5,31 @@ Real predictions through the official user client show which generation answered
 
 from collections import Counter
 
+from harness import module_play, task
+
 SERVICE = "churn"
 FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
 
-HEADER = """
-- hosts: apinodes
-  gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
-  tasks:
-"""
+STAGE = module_play(
+    task("Service", "apinode_service", {"name": SERVICE}),
+    task("Import v1", "apinode_generation", {"service": SERVICE, "archive": "{{ packages.v1 }}", "generation": "v1"}),
+    task("Import and preload v2", "apinode_generation",
+         {"service": SERVICE, "archive": "{{ packages.v2 }}", "generation": "v2", "preload": True}),
+    task("Serve v1", "apinode_service", {"name": SERVICE, "generation": "v1", "enabled": True}),
+)
 
-STAGE = HEADER + """
-    - name: Service
-      dss.apinode.apinode_service:
-        name: churn
+CANARY = module_play(
+    task("Canary", "apinode_service",
+         {"name": SERVICE, "mapping": [{"generation": "v1", "proba": 0.9}, {"generation": "v2", "proba": 0.1}]}),
+)
 
-    - name: Import v1
-      dss.apinode.apinode_generation:
-        service: churn
-        archive: "{{ packages.v1 }}"
-        generation: v1
-
-    - name: Import and preload v2
-      dss.apinode.apinode_generation:
-        service: churn
-        archive: "{{ packages.v2 }}"
-        generation: v2
-        preload: true
-
-    - name: Serve v1
-      dss.apinode.apinode_service:
-        name: churn
-        generation: v1
-        enabled: true
-"""
-
-CANARY = HEADER + """
-    - name: Canary
-      dss.apinode.apinode_service:
-        name: churn
-        mapping:
-          - generation: v1
-            proba: 0.9
-          - generation: v2
-            proba: 0.1
-"""
-
-PROMOTE = HEADER + """
-    - name: Promote
-      dss.apinode.apinode_service:
-        name: churn
-        generation: v2
-      register: promote
-
-    - name: Roll back to exactly what was there
-      dss.apinode.apinode_service:
-        name: churn
-        mapping: "{{ promote.previous.mapping.entries }}"
-        strategy: "{{ promote.previous.mapping.strategy }}"
-        enabled: "{{ promote.previous.enabled }}"
-      when: rollback | default(false) | bool
-"""
+PROMOTE = module_play(
+    task("Promote", "apinode_service", {"name": SERVICE, "generation": "v2"}, register="promote"),
+    task("Roll back to exactly what was there", "apinode_service",
+         {"name": SERVICE, "mapping": "{{ promote.previous.mapping.entries }}",
+          "strategy": "{{ promote.previous.mapping.strategy }}", "enabled": "{{ promote.previous.enabled }}"},
+         when="rollback | default(false) | bool"),
+)
 
 
 def answered(node, count, forced=None):

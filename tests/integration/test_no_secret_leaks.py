@@ -9,80 +9,28 @@ know (read from their data dirs after the runs) and every secret the playbooks h
 import json
 from pathlib import Path
 
+from harness import module_play, task
+
 REPO = Path(__file__).resolve().parents[2]
 USER_SECRET = "FleetVaultedKey0123456789abcdefAB"
 WRONG_KEY = "NotAnAdminKeyOfThisNode0123456789"
 
-EVERY_MODULE_PLAY = """
-- hosts: apinodes
-  gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
-  tasks:
-    - name: Service
-      dss.apinode.apinode_service:
-        name: churn
-
-    - name: Generation
-      dss.apinode.apinode_generation:
-        service: churn
-        archive: "{{ package }}"
-        generation: v1
-
-    - name: Switch
-      dss.apinode.apinode_service:
-        name: churn
-        generation: v1
-
-    - name: Generated key (its result holds the new secret, so no_log)
-      dss.apinode.apinode_key:
-        label: deployer
-      no_log: true
-
-    - name: Vaulted key, created then kept
-      dss.apinode.apinode_key:
-        label: awx
-        secret: "{{ user_secret }}"
-
-    - name: Rotated key (new secret, so no_log)
-      dss.apinode.apinode_key:
-        label: monitoring
-        rotate: true
-      no_log: true
-
-    - name: Deleted key
-      dss.apinode.apinode_key:
-        label: old-script
-        state: absent
-
-    - name: Refused deletion of the key in use (its value would be in the message)
-      dss.apinode.apinode_key:
-        label: awx
-        state: absent
-        api_key: "{{ user_secret }}"
-      ignore_errors: true
-
-    - name: Wrong admin key (401)
-      dss.apinode.apinode_info:
-        api_key: "{{ wrong_key }}"
-      ignore_errors: true
-
-    - name: Caches
-      dss.apinode.apinode_cache:
-        code_env: "{{ code_env }}"
-        model_archive: "{{ model }}"
-
-    - name: Clean-up
-      dss.apinode.apinode_cache:
-        clean_unused_services: true
-        clean_code_envs: true
-
-    - name: Everything the node knows
-      dss.apinode.apinode_info:
-        gather: [services, keys, metrics, node]
-"""
+EVERY_MODULE_PLAY = module_play(
+    task("Service", "apinode_service", {"name": "churn"}),
+    task("Generation", "apinode_generation", {"service": "churn", "archive": "{{ package }}", "generation": "v1"}),
+    task("Switch", "apinode_service", {"name": "churn", "generation": "v1"}),
+    task("Generated key (its result holds the new secret, so no_log)", "apinode_key", {"label": "deployer"},
+         no_log=True),
+    task("Vaulted key, created then kept", "apinode_key", {"label": "awx", "secret": "{{ user_secret }}"}),
+    task("Rotated key (new secret, so no_log)", "apinode_key", {"label": "monitoring", "rotate": True}, no_log=True),
+    task("Deleted key", "apinode_key", {"label": "old-script", "state": "absent"}),
+    task("Refused deletion of the key in use (its value would be in the message)", "apinode_key",
+         {"label": "awx", "state": "absent", "api_key": "{{ user_secret }}"}, ignore_errors=True),
+    task("Wrong admin key (401)", "apinode_info", {"api_key": "{{ wrong_key }}"}, ignore_errors=True),
+    task("Caches", "apinode_cache", {"code_env": "{{ code_env }}", "model_archive": "{{ model }}"}),
+    task("Clean-up", "apinode_cache", {"clean_unused_services": True, "clean_code_envs": True}),
+    task("Everything the node knows", "apinode_info", {"gather": ["services", "keys", "metrics", "node"]}),
+)
 
 BOOTSTRAP_PLAY = """
 - hosts: apinodes

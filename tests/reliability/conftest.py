@@ -14,35 +14,16 @@ import time
 
 import pytest
 
+# The play builders are the shared harness's, re-exported so that scenarios import every helper from here.
+from harness import module_play, task  # noqa: F401  pylint: disable=unused-import
+
 # Test modules import these helpers by a name that cannot collide with the other suites' conftest.py.
 sys.modules["reliability_helpers"] = sys.modules[__name__]
 
-CONNECTION = {"url": "{{ apinode_url }}", "api_key": "{{ apinode_admin_key }}"}
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 # --- playbooks -----------------------------------------------------------------------------------
-
-def module_play(*tasks, hosts="apinodes", connection=None):
-    """A play running ``tasks`` (dicts) with the connection passed once through module_defaults.
-
-    Every task is ``ignore_errors`` when it says so itself; JSON is YAML, so no quoting trap.
-    """
-    play = {
-        "hosts": hosts,
-        "gather_facts": False,
-        "module_defaults": {"group/dss.apinode.apinode": dict(CONNECTION, **(connection or {}))},
-        "tasks": list(tasks),
-    }
-    return json.dumps([play], indent=2) + "\n"
-
-
-def task(name, module, args, **keywords):
-    """One task dict: ``task("Switch", "apinode_service", {...}, ignore_errors=True)``."""
-    entry = {"name": name, "dss.apinode." + module: args}
-    entry.update(keywords)
-    return entry
-
 
 def failed_on(result, name):
     """Hosts where task ``name`` failed, ignored or not (fault scenarios run tasks with ignore_errors)."""
