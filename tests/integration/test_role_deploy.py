@@ -54,13 +54,70 @@ def test_rollout_then_unchanged_rerun_sends_nothing(sim_fleet, churn, run_playbo
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
     assert again.rc == 0, again.output
     assert again.changed_count == 0, [t["task"] for t in again.tasks if t["status"] == "changed"]
+    assert "Already serves the release: left alone." in again.output
     for node in fleet.nodes:
-        # Neither copied (checksums match) nor imported, preloaded or switched again.
-        assert not again.task("Copy the service packages", node.name)["changed"]
-        # The smoke tests run again (a prediction proves the node still serves v1); no admin write is sent.
-        writes = [r for r in node.mutating_requests() if not r["path"].startswith("/public/api/")]
-        assert writes == [], (node.name, writes)
+        assert again.task("Compare the node with the release", node.name)["ansible_facts"]["apinode_deploy_drift"] == []
+        # The preflight read is all: no lock, no copy, and not a single write or prediction reached the node.
+        assert not again.ran("Take the run lock of this node", node.name)
+        assert not again.ran("Copy the service packages", node.name)
+        assert {r["method"] for r in node.requests()} == {"GET"}, (node.name, node.requests())
         assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock"))
+
+
+def test_rerun_with_skip_current_false_runs_every_phase(sim_fleet, churn, run_playbook):
+    fleet = sim_fleet(nodes=1)
+    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    for node in fleet.nodes:
+        node.clear_requests()
+
+    again = run_playbook(ROLLING_DEPLOY, inventory=fleet,
+                         extra_vars=dict(deploy_vars(churn, "v1"), apinode_deploy_skip_current=False))
+
+    assert again.rc == 0, again.output
+    assert again.changed_count == 0, [t["task"] for t in again.tasks if t["status"] == "changed"]
+    for node in fleet.nodes:
+        assert not again.task("Copy the service packages", node.name)["changed"]
+        # Every phase ran: the smoke test reached the node, but no admin write did.
+        assert any(r["path"] == "/public/api/v1/churn/predict/predict" for r in node.requests()), node.name
+        assert [r for r in node.mutating_requests() if not r["path"].startswith("/public/api/")] == []
+
+
+def test_drift_on_one_node_is_named_and_only_that_node_is_rolled_out(sim_fleet, churn, run_playbook):
+    fleet = sim_fleet(nodes=2)
+    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    node2 = fleet.node("node2")
+    node2.admin_client().service("churn").disable()
+    for node in fleet.nodes:
+        node.clear_requests()
+
+    again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
+
+    assert again.rc == 0, again.output
+    drift = again.task("Compare the node with the release", "node2")["ansible_facts"]["apinode_deploy_drift"]
+    # Disabling a service also unloads its generation: both are named.
+    assert any("disabled" in line for line in drift) and all("churn" in line for line in drift), drift
+    assert served(node2)[0] is True, "node2 was not enabled again"
+    assert node2.mutating_requests(), "node2 was not rolled out"
+    assert {r["method"] for r in fleet.node("node1").requests()} == {"GET"}
+
+
+def test_changed_code_env_content_is_drift_and_imported_again(sim_fleet, churn, run_playbook):
+    fleet = sim_fleet(nodes=1)
+    node = fleet.nodes[0]
+    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    env_dir = churn["code_envs"][0]["path"]
+    with open(os.path.join(env_dir, "spec", "requirements.txt"), "a") as handle:
+        handle.write("\n# pinned again\n")
+    node.clear_requests()
+
+    again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
+
+    assert again.rc == 0, again.output
+    drift = again.task("Compare the node with the release")["ansible_facts"]["apinode_deploy_drift"]
+    assert len(drift) == 1 and os.path.basename(env_dir) in drift[0], drift
+    posts = [r["path"] for r in node.mutating_requests()]
+    assert any("cached-code-envs" in p for p in posts), posts
+    assert not any("import" in p for p in posts), posts  # the generation was already there
 
 
 def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, churn, run_playbook):
