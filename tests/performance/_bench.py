@@ -22,6 +22,7 @@ from apinode_sim.testing import SimFleet, make_bundle  # noqa: E402  pylint: dis
 # The pytest harness owns the collection path and the inventory format; reuse them as they are.
 _spec = importlib.util.spec_from_file_location("dss_apinode_harness", str(REPO_ROOT / "tests" / "conftest.py"))
 harness = importlib.util.module_from_spec(_spec)
+sys.modules[_spec.name] = harness  # as an import would: the harness registers itself by name
 _spec.loader.exec_module(harness)
 
 RECORDER_DIR = REPO_ROOT / "tests" / "integration" / "callback_plugins"
