@@ -95,8 +95,13 @@ def _service_item(item, index):
         if not isinstance(mapping, list) or not all(isinstance(e, dict) and e.get('generation') and _is_number(e.get('proba'))
                                                     for e in mapping):
             raise ReleaseError('the mapping of release service %s must be a list of {generation, proba}' % item['id'])
+    if mapping is not None:
+        # YAML reads a version like 7 as a number; the node's generation ids are strings.
+        mapping = [dict(e, generation=str(e['generation'])) for e in mapping]
     enabled = item.get('enabled')
-    return dict(id=item['id'], tag=tag, generation=item.get('generation') or None, mapping=mapping,
+    generation = item.get('generation')
+    generation = None if generation in (None, '') else str(generation)
+    return dict(id=item['id'], tag=tag, generation=generation, mapping=mapping,
                 strategy=item.get('strategy') or None, enabled=True if enabled is None else bool(enabled))
 
 

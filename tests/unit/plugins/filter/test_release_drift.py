@@ -299,3 +299,16 @@ def test_retention_keeps_the_wanted_mapping():
     drift = release_drift(current_node(), rel, keep_generations=1)
     assert drift == ['service fraud serves generation v3, the release wants the mapping v1 50%, v3 50% (random)',
                      'service fraud: generation v2 is beyond retention (keep 1) and would be deleted']
+
+
+def test_numeric_generation_ids_compare_as_the_node_s_strings():
+    node = current_node()
+    tag = dict(TAG_V3, generationId='7')
+    service(node)['generations'].append(generation('7', 3000, mapped=0.0))
+    service(node)['generations'] = [g for g in service(node)['generations'] if g['generationId'] != 'v3']
+    service(node)['mapping'] = _mapping.from_server({'mode': 'SINGLE_GENERATION', 'generation': '7'})
+    rel = release()
+    rel['services'][0].update(tag=tag, generation=7)
+    assert release_drift(node, rel) == []
+    rel['services'][0]['mapping'] = [{'generation': 7, 'proba': 1.0}]
+    assert release_drift(node, rel) == []
