@@ -61,17 +61,17 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import fingerprint
-from ansible_collections.dss.apinode.plugins.plugin_utils._controller_paths import find_all, reject_options
+from ansible_collections.dss.apinode.plugins.plugin_utils._controller_paths import read_each
+
+
+def _fingerprint(path):
+    try:
+        return fingerprint(path)
+    except (IOError, OSError) as err:
+        raise AnsibleLookupError('Cannot fingerprint %s: %s' % (path, to_native(err)))
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
-        reject_options(kwargs)
-        digests = []
-        for path in find_all(self, terms, variables, 'Artefact'):
-            try:
-                digests.append(fingerprint(path))
-            except (IOError, OSError) as err:
-                raise AnsibleLookupError('Cannot fingerprint %s: %s' % (path, to_native(err)))
-        return digests
+        return read_each(self, terms, variables, kwargs, 'Artefact', _fingerprint)

@@ -74,17 +74,17 @@ from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.dss.apinode.plugins.module_utils._package import PackageError, read_tag
-from ansible_collections.dss.apinode.plugins.plugin_utils._controller_paths import find_all, reject_options
+from ansible_collections.dss.apinode.plugins.plugin_utils._controller_paths import read_each
+
+
+def _tag(path):
+    try:
+        return read_tag(path)
+    except PackageError as err:
+        raise AnsibleLookupError(to_native(err))
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
-        reject_options(kwargs)
-        tags = []
-        for path in find_all(self, terms, variables, 'Package archive'):
-            try:
-                tags.append(read_tag(path))
-            except PackageError as err:
-                raise AnsibleLookupError(to_native(err))
-        return tags
+        return read_each(self, terms, variables, kwargs, 'Package archive', _tag)

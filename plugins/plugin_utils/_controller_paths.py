@@ -32,6 +32,12 @@ def find_all(lookup, terms, variables, what):
     return found
 
 
+def read_each(lookup, terms, variables, options, what, read):
+    """``read(path)`` for the controller path of each term; ``read`` raises AnsibleLookupError itself."""
+    reject_options(options)
+    return [read(path) for path in find_all(lookup, terms, variables, what)]
+
+
 def reject_options(kwargs):
     """The lookups take no options: a misspelt keyword is an error, not silently ignored."""
     if kwargs:
