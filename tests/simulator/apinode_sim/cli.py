@@ -6,7 +6,7 @@ import json
 import os
 import sys
 
-from apinode_sim import __version__
+from apinode_sim import __version__, versions
 
 DESCRIPTION = """\
 Simulator of Dataiku DSS API nodes (admin API, user API, /isAlive/) for tests and demos.
@@ -37,8 +37,15 @@ def _add_server_flags(parser):
                        help="simulated import cost, seconds per MB of package (default: 0)")
     group.add_argument("--preload-seconds", type=float, default=0.0, metavar="Y",
                        help="simulated cost of mounting a generation, seconds (default: 0)")
-    group.add_argument("--dss-version", default="13.2.0", metavar="V",
-                       help="version announced in the DSS-Version header (default: %(default)s)")
+    group.add_argument("--dss-version", default=versions.NEWEST, metavar="V",
+                       help="DSS version the node announces (DSS-Version header) and behaves as: admin "
+                       "features newer than V answer 404/405 like an older node (default: %(default)s)")
+    group.add_argument("--hashed-keys", action="store_true",
+                       help="admin keys are hashed: listing them gives ids and metadata, never the secret "
+                       "(needs --dss-version 13.1 or later)")
+    group.add_argument("--key-expiry-unit", choices=("days", "ms"), default="days",
+                       help="meaning of an admin key's expiry: a lifetime in days, or an absolute date in "
+                       "epoch milliseconds (default: %(default)s)")
 
 
 def _server_args(args):
@@ -46,16 +53,25 @@ def _server_args(args):
     out = []
     if args.test_hooks:
         out.append("--test-hooks")
+    if args.hashed_keys:
+        out.append("--hashed-keys")
     for flag in ("certfile", "keyfile", "client_ca"):
         value = getattr(args, flag)
         if value:
             out += ["--" + flag.replace("_", "-"), os.path.abspath(value)]
     out += ["--import-seconds-per-mb", repr(args.import_seconds_per_mb),
-            "--preload-seconds", repr(args.preload_seconds), "--dss-version", args.dss_version]
+            "--preload-seconds", repr(args.preload_seconds), "--dss-version", args.dss_version,
+            "--key-expiry-unit", args.key_expiry_unit]
     return out
 
 
-def _check_tls_flags(args):
+def _check_node_flags(args):
+    from apinode_sim.server import check_node_options
+
+    try:
+        check_node_options(args.dss_version, args.hashed_keys)
+    except ValueError as exc:
+        raise SystemExit("error: %s" % exc)
     if bool(args.certfile) != bool(args.keyfile):
         raise SystemExit("error: --certfile and --keyfile go together")
     if args.client_ca and not args.certfile:
@@ -78,13 +94,14 @@ def cmd_serve(args):
     from apinode_sim.fleet import init_node
     from apinode_sim.server import run_server
 
-    _check_tls_flags(args)
+    _check_node_flags(args)
     init_node(args.data_dir)
     try:
         run_server(os.path.abspath(args.data_dir), host=args.host, port=args.port, test_hooks=args.test_hooks,
                    certfile=args.certfile, keyfile=args.keyfile, client_ca=args.client_ca,
                    import_seconds_per_mb=args.import_seconds_per_mb, preload_seconds=args.preload_seconds,
-                   dss_version=args.dss_version)
+                   dss_version=args.dss_version, hashed_keys=args.hashed_keys,
+                   key_expiry_unit=args.key_expiry_unit)
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise SystemExit("error: port %d on %s is already in use" % (args.port, args.host))
@@ -97,7 +114,7 @@ def cmd_serve(args):
 def cmd_up(args):
     from apinode_sim import fleet
 
-    _check_tls_flags(args)
+    _check_node_flags(args)
     result = fleet.up(args.root, args.nodes, base_port=args.base_port, host=args.host,
                       extra_args=_server_args(args), timeout=args.timeout)
     _print_json(result)

@@ -2,7 +2,8 @@
 
 Accepted shapes (reference section 4):
   {"entries": [{"generation": "v1", "proba": 0.5}, ...]}                 documented form (MULTI, RANDOM)
-  {"mode": "SINGLE_GENERATION", "generation": "v1", ...}
+  {"mode": "SINGLE_GENERATION", "generation": "v1", ...}                  with or without the one-entry
+                                                                         "entries" list (or with it alone)
   {"mode": "MULTI_GENERATION", "entries": [...], "strategy": "RANDOM"|"HASH_BASED",
    "auditRoutingKey"?: str, "auditMetadata"?: {...}}
 The body is stored and returned as given; only the normalised view below drives dispatch.
@@ -55,10 +56,7 @@ def normalise(body):
     if strategy not in (RANDOM, HASH_BASED):
         raise bad_request("Invalid mapping strategy: %s (expected RANDOM or HASH_BASED)" % strategy)
     if mode == SINGLE:
-        generation = body.get("generation")
-        if not isinstance(generation, str) or not generation.strip():
-            raise bad_request("A SINGLE_GENERATION mapping needs a 'generation'")
-        return Mapping([(generation, 1.0)], RANDOM)
+        return Mapping([(_single_generation_of(body), 1.0)], RANDOM)
     if mode not in (None, MULTI):
         raise bad_request("Invalid mapping mode: %s (expected SINGLE_GENERATION or MULTI_GENERATION)" % mode)
     entries = body.get("entries")
@@ -79,6 +77,31 @@ def normalise(body):
     if abs(total - 1.0) > TOLERANCE:
         raise bad_request("Probabilities must sum to 1 (got %s)" % total)
     return Mapping(parsed, strategy)
+
+
+def _single_generation_of(body):
+    """The generation of a SINGLE_GENERATION body: ``generation``, with or without the equivalent
+    one-entry ``entries`` list (the form switchTo stores), or that list alone. Entries naming another
+    generation, or several, contradict the mode: 400 (the node would ignore them, INFERRED)."""
+    generation = body.get("generation")
+    entries = body.get("entries")
+    named = None
+    if entries not in (None, []):
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise malformed("GenerationsMapping")
+        names = sorted({e.get("generation") for e in entries})
+        if len(names) != 1 or not isinstance(names[0], str) or not names[0].strip():
+            raise bad_request("A SINGLE_GENERATION mapping maps one generation, its entries name: %s"
+                              % ", ".join(str(n) for n in names))
+        named = names[0]
+    if generation is None:
+        generation = named
+    if not isinstance(generation, str) or not generation.strip():
+        raise bad_request("A SINGLE_GENERATION mapping needs a 'generation'")
+    if named is not None and named != generation:
+        raise bad_request("A SINGLE_GENERATION mapping for generation %s has entries for generation %s"
+                          % (generation, named))
+    return generation
 
 
 def validate(body, known_generations):

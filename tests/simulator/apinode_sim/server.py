@@ -18,7 +18,7 @@ import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from . import __version__, admin_api, user_api
+from . import __version__, admin_api, user_api, versions
 from .datadir import init_data_dir, write_json_atomic, DataDir
 from .errors import ApiError, internal, malformed, method_not_allowed, not_authenticated, not_found
 from .hooks import Costs, Hooks
@@ -78,16 +78,21 @@ class Request:
 class Node:
     """Everything one simulated API node holds: state, metrics, hooks and the route table."""
 
-    def __init__(self, data_dir, test_hooks, costs, dss_version):
+    def __init__(self, data_dir, test_hooks, costs, dss_version=versions.NEWEST, hashed_keys=False,
+                 key_expiry_unit="days"):
+        check_node_options(dss_version, hashed_keys)
         init_data_dir(data_dir)
         self.costs = costs
-        self.state = NodeState(data_dir, costs)
+        self.state = NodeState(data_dir, costs, dss_version=dss_version, hashed_keys=hashed_keys,
+                               key_expiry_unit=key_expiry_unit)
         self.registry = Registry()
         self.hooks = Hooks(costs) if test_hooks else None
         self.dss_version = dss_version
         self.routes = []
-        for methods, pattern, handler in admin_api.routes():
-            self.routes.append((methods, re.compile(re.escape(ADMIN_PREFIX) + pattern), handler, True))
+        for methods, pattern, handler, feature in admin_api.routes():
+            # A route newer than the node's version does not exist there (404, or 405 on a known path).
+            if versions.supports(dss_version, feature):
+                self.routes.append((methods, re.compile(re.escape(ADMIN_PREFIX) + pattern), handler, True))
         for methods, pattern, handler in user_api.routes():
             self.routes.append((methods, re.compile(pattern), handler, False))
         if self.hooks:
@@ -117,8 +122,7 @@ class Node:
         if not key:
             # DKUSecurityException is not mapped explicitly by the node: 500 (INFERRED).
             raise internal("Malformed API Key", "com.dataiku.dip.exceptions.DKUSecurityException")
-        if not self.state.is_admin_key(key):
-            raise not_authenticated("Unknown API key")
+        self.state.check_admin_key(key)
 
     def metrics_json(self):
         with self.state.lock:
@@ -315,15 +319,29 @@ def _ssl_context(certfile, keyfile, client_ca):
     return context
 
 
+def check_node_options(dss_version, hashed_keys=False):
+    """ValueError (one line naming the problem) for a version or option set no real node has."""
+    versions.parse(dss_version)
+    if hashed_keys and not versions.supports(dss_version, "hashed_keys"):
+        raise ValueError("hashed keys need DSS %s or later (the node runs %s)"
+                         % (versions.first_version("hashed_keys"), dss_version))
+
+
 def make_server(data_dir, host="127.0.0.1", port=0, *, test_hooks=False, certfile=None, keyfile=None,
-                client_ca=None, import_seconds_per_mb=0.0, preload_seconds=0.0, dss_version="13.2.0"):
-    """Build a node server (not yet serving): call serve_forever(), then shutdown() and server_close()."""
+                client_ca=None, import_seconds_per_mb=0.0, preload_seconds=0.0, dss_version=versions.NEWEST,
+                hashed_keys=False, key_expiry_unit="days"):
+    """Build a node server (not yet serving): call serve_forever(), then shutdown() and server_close().
+
+    dss_version: the version the node announces and behaves as (features newer than it are absent);
+    hashed_keys: never list key secrets (needs 13.1+); key_expiry_unit: "days" (expiry is a lifetime
+    in days) or "ms" (expiry is an absolute epoch-ms date). ValueError for an invalid combination.
+    """
     if bool(certfile) != bool(keyfile):
         raise ValueError("certfile and keyfile go together")
     if client_ca and not certfile:
         raise ValueError("client_ca needs certfile and keyfile")
     costs = Costs(import_seconds_per_mb, preload_seconds)
-    node = Node(data_dir, test_hooks, costs, dss_version)
+    node = Node(data_dir, test_hooks, costs, dss_version, hashed_keys, key_expiry_unit)
     context = _ssl_context(certfile, keyfile, client_ca) if certfile else None
     return SimServer((host, port), node, context)
 

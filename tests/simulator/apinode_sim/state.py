@@ -7,24 +7,33 @@ method returns, and the whole state is rebuilt from the data dir on start. Slow 
 
 import json
 import os
+import posixpath
 import re
 import secrets
 import shutil
+import stat
 import tarfile
 import threading
 import time
 import zipfile
 
-from . import mapping as mapping_mod
+from . import mapping as mapping_mod, versions
 from .datadir import (DataDir, fsync_dir, generate_key, generate_key_id, now_ms, read_json,
                       write_json_atomic, DEFAULT_SERVER_CONFIG)
-from .errors import ApiError, bad_request, internal, malformed, not_found, ZIP, API_ILLEGAL_ARGUMENT
+from .errors import ApiError, bad_request, internal, malformed, not_authenticated, not_found, ZIP, \
+    API_ILLEGAL_ARGUMENT
 
 # Ids accepted in paths: word characters, dots and dashes (design-node ids are stricter).
 ID_PATTERN = re.compile(r"^[\w.-]+$")
 MB = 1024.0 * 1024.0
 ENV_LANGS = {"python": "python", "r": "R"}
 ENV_DESC_DIRS = {"python-env-desc": "python", "R-env-desc": "R"}
+EXPIRY_UNITS = ("days", "ms")
+# Documented pool defaults of endpoint tuning.
+POOL_DEFAULTS = {"floor": 1, "cruise": 2, "ceil": 8}
+DAY_MS = 24 * 3600 * 1000
+# expiresOn is a Java long on the node: a huge lifetime saturates instead of overflowing.
+JAVA_LONG_MAX = 2 ** 63 - 1
 
 
 def _omit_nulls(obj):
@@ -48,6 +57,26 @@ def _move_away(data_dir, path):
     # The rename is the durable step; the bytes go in the background so big trees never hold the
     # state lock (leftovers in tmp/ are wiped at the next start).
     threading.Thread(target=shutil.rmtree, args=(trash, True), daemon=True).start()
+
+
+def _check_pool(pool):
+    """400 naming the rule when endpoint tuning breaks the documented pool constraints: floor, cruise
+    and ceil are positive integers with 1 <= floor <= cruise <= ceil (a missing one takes its default)."""
+    if pool is None:
+        return
+    if not isinstance(pool, dict):
+        raise malformed("EndpointServerSideConfig")
+    values = {}
+    for name, default in POOL_DEFAULTS.items():
+        value = pool.get(name, default)
+        if value is None:
+            value = default
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise bad_request("Invalid endpoint tuning: pool.%s must be a positive integer (got %r)" % (name, value))
+        values[name] = value
+    if not values["floor"] <= values["cruise"] <= values["ceil"]:
+        raise bad_request("Invalid endpoint tuning: the pool needs 1 <= floor <= cruise <= ceil (got floor=%d, "
+                          "cruise=%d, ceil=%d)" % (values["floor"], values["cruise"], values["ceil"]))
 
 
 class Generation:
@@ -123,15 +152,21 @@ class Service:
 
 
 class NodeState:
-    def __init__(self, data_dir, costs):
+    def __init__(self, data_dir, costs, dss_version=None, hashed_keys=False, key_expiry_unit="days"):
         self.dir = DataDir(data_dir)
         self.costs = costs
+        self.hashed_keys = hashed_keys
+        # Older nodes have no key expiry: the field is dropped like any field their key class lacks (INFERRED).
+        self.key_expiry = versions.supports(dss_version, "key_expiry")
+        if key_expiry_unit not in EXPIRY_UNITS:
+            raise ValueError("key expiry unit must be one of %s, not %r" % (", ".join(EXPIRY_UNITS), key_expiry_unit))
+        self.key_expiry_unit = key_expiry_unit
         self.lock = threading.RLock()
         self.cache_lock = threading.Lock()
         self.services = {}
         self._importing = set()
         self._keys = []
-        self._key_values = set()
+        self._key_values = {}
         self._keys_signature = None
         self.server_config = {}
         self.load()
@@ -182,7 +217,7 @@ class NodeState:
         data = read_json(self.dir.admin_keys, default=None) if signature else None
         keys = data.get("keys") if isinstance(data, dict) else None
         self._keys = [k for k in (keys or []) if isinstance(k, dict)]
-        self._key_values = {k.get("key") for k in self._keys if k.get("key")}
+        self._key_values = {k["key"]: k for k in self._keys if k.get("key")}
         self._keys_signature = signature
 
     def _save_keys(self):
@@ -190,15 +225,44 @@ class NodeState:
         self._keys_signature = None
         self._reload_keys()
 
-    def is_admin_key(self, key):
+    def check_admin_key(self, key):
+        """Raise the node's 401 unless ``key`` is a known admin key that has not expired."""
         with self.lock:
             self._reload_keys()
-            return bool(key) and key in self._key_values
+            stored = self._key_values.get(key) if key else None
+        if stored is None:
+            raise not_authenticated("Unknown API key")
+        expires_on = stored.get("expiresOn")
+        if self.key_expiry and isinstance(expires_on, (int, float)) and not isinstance(expires_on, bool) \
+                and 0 < expires_on <= now_ms():
+            # INFERRED wording: an expired key is refused like an unknown one, with its own message.
+            raise not_authenticated("API key expired")
 
     def list_keys(self):
+        """Every admin key; with hashed keys, without the secret (``key`` omitted), like DSS >= 13.1."""
         with self.lock:
             self._reload_keys()
+            if self.hashed_keys:
+                return [{k: v for k, v in key.items() if k != "key"} for key in self._keys]
             return [dict(k) for k in self._keys]
+
+    def _expires_on(self, expiry, created_on):
+        """``expiresOn`` (epoch ms) of a key created at ``created_on`` with ``expiry``; None: never.
+
+        Unit ``days`` (INFERRED, the public analogue of DSS keys): a lifetime in days. Unit ``ms``: an
+        absolute date in epoch milliseconds. 0 means no expiry; anything not a number >= 0 is a 400.
+        """
+        value = expiry
+        if isinstance(value, str) and re.fullmatch(r"\s*\d+(\.\d+)?\s*", value):
+            value = float(value) if "." in value else int(value)
+        unit = "a number of days" if self.key_expiry_unit == "days" else "epoch milliseconds"
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise bad_request("Invalid key expiry %r: expected %s" % (expiry, unit))
+        if value == 0:
+            return None
+        if self.key_expiry_unit == "days":
+            return min(created_on + int(round(value * DAY_MS)), JAVA_LONG_MAX)
+        return min(int(value), JAVA_LONG_MAX)
 
     def create_key(self, body):
         if body is None:
@@ -207,11 +271,19 @@ class NodeState:
             raise malformed("AdminAPIKey")
         # Stored as given (nulls dropped), like 9.0.5; the id is generated server-side as newer nodes do.
         key = _omit_nulls(dict(body))
+        # expiresOn is the node's to compute; older nodes know no expiry at all.
+        key.pop("expiresOn", None)
+        if not self.key_expiry:
+            key.pop("expiry", None)
         if not isinstance(key.get("key"), str) or not key["key"].strip():
             key["key"] = generate_key()
         if not isinstance(key.get("id"), str) or not key["id"].strip():
             key["id"] = generate_key_id()
         key["createdOn"] = now_ms()
+        if key.get("expiry") is not None:
+            expires_on = self._expires_on(key["expiry"], key["createdOn"])
+            if expires_on is not None:
+                key["expiresOn"] = expires_on
         with self.lock:
             self._reload_keys()
             self._keys.append(key)
@@ -302,6 +374,7 @@ class NodeState:
             raise bad_request("Archive to import does not exist: %s" % file_path)
         try:
             with zipfile.ZipFile(file_path) as archive:
+                check_zip_members(archive, file_path)
                 try:
                     tag = json.loads(archive.read("tag.json").decode("utf-8"))
                 except KeyError:
@@ -502,6 +575,7 @@ class NodeState:
         if not isinstance(body, dict):
             raise malformed("EndpointServerSideConfig")
         _check_id("endpoint", endpoint_id)
+        _check_pool(body.get("pool"))
         with self.lock:
             self._service(service_id)
             write_json_atomic(os.path.join(self.dir.endpoint_settings_dir(service_id), endpoint_id + ".json"),
@@ -658,9 +732,11 @@ class NodeState:
             try:
                 if zipfile.is_zipfile(archive_path):
                     with zipfile.ZipFile(archive_path) as archive:
+                        check_zip_members(archive, archive_path)
                         archive.extractall(staging)
                 elif tarfile.is_tarfile(archive_path):
                     with tarfile.open(archive_path) as archive:
+                        check_tar_members(archive, archive_path)
                         _safe_extract_tar(archive, staging)
                 else:
                     raise invalid
@@ -726,6 +802,60 @@ class NodeState:
         with self.lock:
             if service_id not in self.services:
                 raise not_found("Service %s does not exist" % service_id)
+
+
+def unsafe_member_reason(name, link_target=None, shown_target=None):
+    """Why an archive member could write outside the extraction folder, or None when it cannot.
+
+    name: the member's path in the archive; link_target: where it points when it is a link (relative
+    to the member's folder, as symlinks are); shown_target: the target named in the reason (default:
+    link_target). Backslashes count as separators, for zips made on Windows.
+    """
+    normalised = name.replace("\\", "/")
+    if normalised.startswith("/") or re.match(r"^[A-Za-z]:", normalised):
+        return "has an absolute path"
+    if ".." in normalised.split("/"):
+        return "has '..' as a path component"
+    if link_target is not None:
+        target = link_target.replace("\\", "/")
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(normalised), target))
+        if target.startswith("/") or re.match(r"^[A-Za-z]:", target) or resolved == ".." \
+                or resolved.startswith("../"):
+            return "is a link pointing outside the archive (to %s)" % (shown_target or link_target)
+    return None
+
+
+def _refuse_member(archive_path, name, reason):
+    # INFERRED: the node's behaviour on such archives is unknown; refusing them whole (400, nothing
+    # written) is what a test needs to catch a tool that builds or forwards unsafe packages.
+    raise bad_request("Unsafe archive %s: member %s %s" % (archive_path, name, reason))
+
+
+def check_zip_members(archive, archive_path):
+    """400 naming the first member of a zip that is absolute, has '..' or links outside the archive."""
+    for info in archive.infolist():
+        target = None
+        if stat.S_ISLNK(info.external_attr >> 16):
+            target = archive.read(info).decode("utf-8", "replace")
+        reason = unsafe_member_reason(info.filename, target)
+        if reason:
+            _refuse_member(archive_path, info.filename, reason)
+
+
+def check_tar_members(archive, archive_path):
+    """The same check for a tar archive (hard links are relative to the archive root)."""
+    for member in archive.getmembers():
+        target = None
+        if member.issym():
+            target = member.linkname
+        elif member.islnk():
+            # A hard link names a path from the archive root: resolve it from there.
+            target = "/".join([".."] * member.name.replace("\\", "/").count("/") + [member.linkname])
+            if member.linkname.startswith("/"):
+                target = member.linkname
+        reason = unsafe_member_reason(member.name, target, member.linkname)
+        if reason:
+            _refuse_member(archive_path, member.name, reason)
 
 
 def _safe_extract_tar(archive, destination):

@@ -20,14 +20,26 @@ READ_METHODS = ("GET", "HEAD", "OPTIONS")
 PROBE_PREFIXES = ("/isAlive", "/monitoring/", "/public/api/v1/ping")
 
 
+def node_args(hashed_keys=False, key_expiry_unit=None, dss_version=None):
+    """``serve`` options for the keyword options of SimNode / SimFleet (None: the serve default)."""
+    args = ["--hashed-keys"] if hashed_keys else []
+    if key_expiry_unit:
+        args += ["--key-expiry-unit", key_expiry_unit]
+    if dss_version:
+        args += ["--dss-version", dss_version]
+    return args
+
+
 class SimNode:
     """One simulator process with its data dir; stays on the same port across restarts."""
 
-    def __init__(self, name, data_dir, test_hooks=True, extra_args=(), port=0, client_cert=None):
+    def __init__(self, name, data_dir, test_hooks=True, extra_args=(), port=0, client_cert=None,
+                 hashed_keys=False, key_expiry_unit=None, dss_version=None):
         self.name = name
         self.data_dir = os.path.abspath(data_dir)
         self.test_hooks = test_hooks
-        self.extra_args = list(extra_args)
+        self.hashed_keys = hashed_keys
+        self.extra_args = node_args(hashed_keys, key_expiry_unit, dss_version) + list(extra_args)
         self.port = port
         self.url = None
         self.pid = None
@@ -144,12 +156,19 @@ class SimNode:
 
 
 class SimFleet:
-    """N nodes named node1..N under ``root``, with test hooks on free ports; a context manager."""
+    """N nodes named node1..N under ``root``, with test hooks on free ports; a context manager.
 
-    def __init__(self, root, nodes=3, test_hooks=True, extra_args=(), client_cert=None):
+    ``hashed_keys=True`` runs every node with ``--hashed-keys``; ``key_expiry_unit`` ("days"/"ms") and
+    ``dss_version`` set the matching ``serve`` options (None keeps their defaults).
+    """
+
+    def __init__(self, root, nodes=3, test_hooks=True, extra_args=(), client_cert=None, hashed_keys=False,
+                 key_expiry_unit=None, dss_version=None):
         self.root = os.path.abspath(str(root))
         self.nodes = [SimNode("node%d" % i, os.path.join(self.root, "node%d" % i), test_hooks=test_hooks,
-                              extra_args=extra_args, client_cert=client_cert) for i in range(1, nodes + 1)]
+                              extra_args=extra_args, client_cert=client_cert, hashed_keys=hashed_keys,
+                              key_expiry_unit=key_expiry_unit, dss_version=dss_version)
+                      for i in range(1, nodes + 1)]
 
     def __enter__(self):
         try:

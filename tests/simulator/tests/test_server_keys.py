@@ -1,12 +1,16 @@
-"""Admin API keys: create (generated secret and id), list, delete by value and by id, file reloads."""
+"""Admin API keys: create (generated secret and id), list, delete by value and by id, file reloads, hashed
+keys (no secret listed) and expiry (days or epoch ms, 401 once expired)."""
 
 import json
 import os
 import re
+import time
 
+import pytest
 import requests
 
-from _server_support import assert_java_error
+from _server_support import ADMIN_KEY, assert_java_error, running_node
+from apinode_sim.server import make_server
 
 
 def test_create_list_delete(sim):
@@ -47,3 +51,112 @@ def test_key_written_to_the_file_is_accepted(sim):
 def test_malformed_bodies(sim):
     assert_java_error(sim.admin("POST", "keys", data="[oops"), 400)
     assert sim.admin("POST", "keys", data="").status_code == 200
+
+
+# ---------------------------------------------------------------- hashed keys
+def test_hashed_keys_list_ids_and_metadata_never_secrets(tmp_path):
+    with running_node(tmp_path / "n", hashed_keys=True) as sim:
+        created = sim.admin("POST", "keys", json={"label": "deployer", "createdBy": "ansible"}).json()
+        # Creation is the one answer that carries the secret.
+        assert re.fullmatch(r"[A-Za-z0-9]{32}", created["key"])
+        listed = sim.admin("GET", "keys").json()
+        assert len(listed) == 2 and all("key" not in k for k in listed)
+        mine = [k for k in listed if k.get("id") == created["id"]]
+        assert mine == [{k: v for k, v in created.items() if k != "key"}]
+        assert created["key"] not in sim.admin("GET", "keys").text
+        assert ADMIN_KEY not in sim.admin("GET", "keys").text
+        # The secret still authenticates, and delete by id removes the key.
+        assert requests.get(sim.url + "/admin/api/services", auth=(created["key"], "")).status_code == 200
+        assert sim.admin("DELETE", "keys/%s/key" % created["id"]).status_code == 200
+        assert requests.get(sim.url + "/admin/api/services", auth=(created["key"], "")).status_code == 401
+        assert [k["id"] for k in sim.admin("GET", "keys").json()] == [k["id"] for k in listed if k is not mine[0]]
+
+
+def test_hashed_keys_delete_by_value_for_a_caller_who_knows_the_secret(tmp_path):
+    with running_node(tmp_path / "n", hashed_keys=True) as sim:
+        created = sim.admin("POST", "keys", json={"label": "temp"}).json()
+        assert sim.admin("DELETE", "keys/" + created["key"]).json() == {"ok": True}
+        assert all(k.get("id") != created["id"] for k in sim.admin("GET", "keys").json())
+        assert_java_error(sim.admin("DELETE", "keys/" + created["key"]), 400, suffix="Key to delete not found")
+
+
+def test_hashed_keys_need_dss_13_1(tmp_path):
+    with pytest.raises(ValueError, match="hashed keys need DSS 13.1.0 or later"):
+        make_server(str(tmp_path / "n"), dss_version="13.0.4", hashed_keys=True)
+    server = make_server(str(tmp_path / "n"), dss_version="13.1.0", hashed_keys=True)
+    server.server_close()
+
+
+def test_keys_list_secrets_without_hashed_keys(sim):
+    assert ADMIN_KEY in {k.get("key") for k in sim.admin("GET", "keys").json()}
+
+
+# ---------------------------------------------------------------- expiry
+DAY_MS = 24 * 3600 * 1000
+
+
+def test_expiry_in_days_gives_expires_on(sim):
+    created = sim.admin("POST", "keys", json={"label": "d30", "expiry": 30}).json()
+    assert created["expiry"] == 30
+    assert created["expiresOn"] == created["createdOn"] + 30 * DAY_MS
+    assert [k["expiresOn"] for k in sim.admin("GET", "keys").json() if k["id"] == created["id"]] == \
+        [created["expiresOn"]]
+    assert requests.get(sim.url + "/admin/api/services", auth=(created["key"], "")).status_code == 200
+    # A huge lifetime saturates at the largest Java long instead of overflowing.
+    huge = sim.admin("POST", "keys", json={"label": "forever", "expiry": "1893456000000"}).json()
+    assert huge["expiresOn"] == 2 ** 63 - 1
+    assert "expiresOn" not in sim.admin("POST", "keys", json={"label": "plain"}).json()
+
+
+def test_expired_key_gets_401(sim):
+    # Lifetimes are days long: an expired key is written to the file, as the node would keep it.
+    path = os.path.join(sim.data_dir, "config", "adminkeys.json")
+    with open(path) as handle:
+        data = json.load(handle)
+    data["keys"].append({"key": "ExpiredKey0123", "id": "exp", "createdOn": 1, "expiry": 1, "expiresOn": 1 + DAY_MS})
+    data["keys"].append({"key": "LiveKey0123", "id": "live", "createdOn": 1, "expiresOn": 2 ** 62})
+    with open(path, "w") as handle:
+        json.dump(data, handle)
+    assert_java_error(requests.get(sim.url + "/admin/api/services", auth=("ExpiredKey0123", "")), 401,
+                      message="API key expired")
+    assert requests.get(sim.url + "/admin/api/services", auth=("LiveKey0123", "")).status_code == 200
+
+
+def test_expiry_in_ms_is_an_absolute_date(tmp_path):
+    with running_node(tmp_path / "n", key_expiry_unit="ms") as sim:
+        future = int(time.time() * 1000) + 365 * DAY_MS
+        live = sim.admin("POST", "keys", json={"label": "live", "expiry": future}).json()
+        assert live["expiresOn"] == future
+        assert requests.get(sim.url + "/admin/api/services", auth=(live["key"], "")).status_code == 200
+        past = sim.admin("POST", "keys", json={"label": "past", "expiry": 1000}).json()
+        assert past["expiresOn"] == 1000
+        assert_java_error(requests.get(sim.url + "/admin/api/keys", auth=(past["key"], "")), 401,
+                          message="API key expired")
+
+
+def test_invalid_expiry(sim):
+    assert_java_error(sim.admin("POST", "keys", json={"label": "x", "expiry": "next week"}), 400,
+                      message="Invalid key expiry 'next week': expected a number of days")
+    assert_java_error(sim.admin("POST", "keys", json={"label": "x", "expiry": -1}), 400)
+    assert all(k.get("label") != "x" for k in sim.admin("GET", "keys").json())
+
+
+def test_expiry_is_ignored_before_13_3(tmp_path):
+    with running_node(tmp_path / "n", dss_version="13.2.0") as sim:
+        created = sim.admin("POST", "keys", json={"label": "old", "expiry": 30, "expiresOn": 5}).json()
+        assert "expiry" not in created and "expiresOn" not in created
+        stored = [k for k in sim.admin("GET", "keys").json() if k["id"] == created["id"]]
+        assert stored and "expiry" not in stored[0]
+        # Even a key file with a past expiresOn is not enforced by a node without expiry.
+        path = os.path.join(sim.data_dir, "config", "adminkeys.json")
+        with open(path) as handle:
+            data = json.load(handle)
+        data["keys"].append({"key": "OldNodeKey", "expiresOn": 1})
+        with open(path, "w") as handle:
+            json.dump(data, handle)
+        assert requests.get(sim.url + "/admin/api/services", auth=("OldNodeKey", "")).status_code == 200
+
+
+def test_unknown_expiry_unit_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="key expiry unit"):
+        make_server(str(tmp_path / "n"), key_expiry_unit="weeks")

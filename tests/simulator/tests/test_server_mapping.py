@@ -28,6 +28,10 @@ def set_mapping(sim, body):
     ({"entries": [{"generation": "v1", "proba": "x"}]}, "proba"),
     ({"mode": "SINGLE_GENERATION"}, "generation"),
     ({"mode": "SINGLE_GENERATION", "generation": "nope"}, "nope"),
+    ({"mode": "SINGLE_GENERATION", "generation": "v1", "entries": [{"generation": "v2", "proba": 1.0}]},
+     "for generation v1 has entries for generation v2"),
+    ({"mode": "SINGLE_GENERATION", "entries": [{"generation": "v1", "proba": 0.5}, {"generation": "v2", "proba": 0.5}]},
+     "maps one generation, its entries name: v1, v2"),
     ({"mode": "WEIRD", "entries": [{"generation": "v1", "proba": 1}]}, "WEIRD"),
     ({"strategy": "ROUND_ROBIN", "entries": [{"generation": "v1", "proba": 1}]}, "ROUND_ROBIN"),
 ])
@@ -58,6 +62,26 @@ def test_mapping_stored_as_given_and_enables(two_gens):
     gens = two_gens.generations("svc")
     assert (gens["v1"]["mapped"], gens["v2"]["mapped"]) == (0.25, 0.75)
     assert gens["v1"]["mounted"] and gens["v2"]["mounted"]
+
+
+@pytest.mark.parametrize("body", [
+    {"mode": "SINGLE_GENERATION", "generation": "v2"},
+    {"mode": "SINGLE_GENERATION", "generation": "v2", "entries": [{"generation": "v2", "proba": 1.0}]},
+    {"mode": "SINGLE_GENERATION", "entries": [{"generation": "v2", "proba": 1.0}]},
+    {"entries": [{"generation": "v2", "proba": 1.0}]},
+    {"mode": "SINGLE_GENERATION", "generation": "v2", "strategy": "HASH_BASED"},
+], ids=["mode-generation", "mode-generation-entries", "mode-entries", "entries", "leftover-strategy"])
+def test_every_single_generation_form(two_gens, body):
+    set_mapping(two_gens, {"entries": [{"generation": "v1", "proba": 1.0}]})
+    assert set_mapping(two_gens, body).json() == {"ok": True}
+    assert two_gens.admin("GET", "services/svc/mapping").json() == body
+    gens = two_gens.generations("svc")
+    assert (gens["v1"]["mapped"], gens["v2"]["mapped"]) == (0.0, 1.0)
+    assert (gens["v1"]["mounted"], gens["v2"]["mounted"]) == (False, True)
+    # No dispatch key needed: a single generation answers everything, whatever strategy is left over.
+    answer = predict(two_gens, {"a": 1})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["apiContext"]["serviceGeneration"] == "v2"
 
 
 def test_switch_to_keeps_audit_routing_key_and_unmounts(two_gens):

@@ -5,6 +5,7 @@ import os
 import requests
 
 from _server_support import assert_java_error
+from apinode_sim import versions
 
 
 def test_auth_is_required(sim):
@@ -19,7 +20,8 @@ def test_success_headers_and_both_service_paths(sim):
     assert response.status_code == 200
     assert response.json() == []
     assert response.headers["DSS-APINode-API-Version"] == "1"
-    assert response.headers["DSS-Version"] == "13.2.0"
+    # Default: the newest known version, so every feature is there.
+    assert response.headers["DSS-Version"] == versions.NEWEST
     assert "DSS-API-Version" in response.headers
     assert response.headers["Content-Type"].startswith("application/json")
     sim.create("svc")
