@@ -122,7 +122,8 @@ def request_body(wanted, current_raw=None, keep_audit_key=True):
     audit metadata are carried over, as the node's own switchTo does.
     """
     if wanted['mode'] == SINGLE:
-        body = dict(mode=SINGLE, generation=wanted['generation'])
+        # The one-entry list too: a node that reads only ``entries`` serves the same generation.
+        body = dict(mode=SINGLE, generation=wanted['generation'], entries=[dict(generation=wanted['generation'], proba=1.0)])
     else:
         body = dict(mode=MULTI, strategy=STRATEGIES[wanted['strategy']],
                     entries=[dict(generation=e['generation'], proba=e['proba']) for e in wanted['entries']])

@@ -209,6 +209,11 @@ def _enabled_word(enabled):
     return 'enabled' if enabled else 'disabled'
 
 
+def describe_mapping(mapping):
+    """A normal-form mapping (or None) in words: 'generation v2', 'the mapping v1 90%, v2 10% (random)'."""
+    return _describe(mapping)
+
+
 def _describe(mapping):
     if mapping is None:
         return 'no generation'

@@ -96,7 +96,14 @@ class TestProblems:
 
 class TestRequestBody:
     def test_single(self):
-        assert _mapping.request_body(_mapping.desired(generation='v2')) == dict(mode='SINGLE_GENERATION', generation='v2')
+        assert _mapping.request_body(_mapping.desired(generation='v2')) == dict(
+            mode='SINGLE_GENERATION', generation='v2', entries=entries(('v2', 1.0)))
+
+    def test_single_body_reads_back_as_the_same_mapping_from_either_field(self):
+        # A node that reads the mode and one that reads only the documented entries serve the same generation.
+        body = _mapping.request_body(_mapping.desired(mapping=entries(('v4', 1.0))))
+        assert body['mode'] == 'SINGLE_GENERATION' and body['generation'] == 'v4'
+        assert _mapping.from_server({'entries': body['entries']}) == _mapping.from_server(body)
 
     def test_multi_keeps_current_audit_fields(self):
         current = {'entries': entries(('v1', 1.0)), 'auditRoutingKey': 'rk', 'auditMetadata': {'team': 'a'}}
