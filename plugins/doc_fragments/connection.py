@@ -15,8 +15,12 @@ class ModuleDocFragment(object):
 options:
   url:
     description:
-      - Base URL of the API node, C(http(s)://host[:port]), without a path.
-      - The admin API is reached under C(<url>/admin/api).
+      - Base URL of the API node, C(http(s)://host[:port]), optionally with the path prefix under which a
+        reverse proxy or an ingress publishes the node, for example C(https://lb.example.com/apinode1).
+      - The admin API is reached under C(<url>/admin/api/), the user API under C(<url>/public/api/v1/) and
+        the health probe at C(<url>/isAlive/). A URL that already ends with one of these paths is refused.
+      - A user name or password in the URL (C(http://user:password@host)) is refused, with a message that
+        does not show it; give the admin key in O(api_key).
       - If not set, the value of the E(DATAIKU_APINODE_URL) environment variable is used.
       - Required, as an option or through the environment.
     type: str
@@ -58,12 +62,28 @@ options:
   retries:
     description:
       - How many times a request that is safe to repeat is retried after a connection failure or an
-        HTTP 502, 503 or 504, with exponential backoff (1, 2, 4... seconds) and a warning each time.
+        HTTP 429, 502, 503 or 504, with exponential backoff (1, 2, 4... seconds) and a warning each time.
+      - When the answer has a C(Retry-After) header (seconds or an HTTP date), the wait is at least that long.
+        A C(Retry-After) that would take the request past its time budget, O(timeout) x (O(retries) + 1)
+        seconds from its first attempt, ends the retries with an error instead of waiting.
       - Reads are safe to repeat. Changes such as enable, disable or import are never repeated
         blindly, because the node answers 400 when they are repeated; the modules read the state again instead.
       - Client errors (4xx) are never retried.
     type: int
     default: 3
+  use_proxy:
+    description:
+      - Whether to send the requests through the HTTP proxy named by the proxy environment variables of
+        the host where the module runs (C(http_proxy), C(https_proxy), C(no_proxy), upper or lower case),
+        as M(ansible.builtin.uri) does.
+      - Through a proxy, a plain C(http://) request, with its C(Authorization) header holding the admin
+        key, is readable by the proxy; an C(https://) request is tunnelled (C(CONNECT)) and stays encrypted.
+      - C(no_proxy) lists the host names (a leading dot or none matches the sub-domains too, C(*) matches
+        every host) and C(host:port) pairs that bypass the proxy. Python does not read IP ranges (CIDR) in it.
+      - Set V(false) to always connect to the node directly, whatever the environment says.
+      - If not set, the value of the E(DATAIKU_APINODE_USE_PROXY) environment variable is used.
+    type: bool
+    default: true
 notes:
   - The modules talk to the node with the Python standard library through C(ansible.module_utils.urls);
     nothing needs to be installed on the managed node or in the execution environment.

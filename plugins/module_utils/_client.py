@@ -5,9 +5,16 @@
 
 """The one HTTP client of the collection: every request to an API node goes through here.
 
-It speaks to the admin API (``/admin/api/...``) and, for smoke tests and health probes, to the
-user API and ``/isAlive/``. Built on ``ansible.module_utils.urls`` only, so managed nodes and
+It speaks to the admin API (``<base>/admin/api/...``) and, for smoke tests and health probes, to the
+user API (``<base>/public/api/v1/...``) and ``<base>/isAlive/``, where ``<base>`` is the node's base URL
+with its path prefix, if any. Built on ``ansible.module_utils.urls`` only, so managed nodes and
 execution environments need no third-party Python library.
+
+Retry policy (the only one of the collection): a request that is safe to repeat is retried after a
+connection failure or an HTTP 429, 502, 503 or 504, with exponential backoff, waiting at least what the
+node's ``Retry-After`` header asks for (seconds or an HTTP date). Retries stop, with an error, when a
+``Retry-After`` would take the request past its time budget: ``timeout`` x (``retries`` + 1) seconds from
+its first attempt.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,6 +24,7 @@ __metaclass__ = type
 import base64
 import errno
 import json
+from email.utils import mktime_tz, parsedate_tz
 import os
 import socket
 import ssl
@@ -28,8 +36,11 @@ from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.six.moves.urllib.parse import quote, quote_plus, urlencode, urlparse
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.dss.apinode.plugins.module_utils._urls import mask_url, user_info_secrets
+
 ADMIN_PREFIX = '/admin/api/'
-RETRYABLE_STATUSES = (502, 503, 504)
+# 429 (too many requests) is answered by rate-limiting proxies in front of nodes; like 503, it means "later".
+RETRYABLE_STATUSES = (429, 502, 503, 504)
 MASK = '********'
 
 
@@ -37,7 +48,7 @@ class ApiNodeError(Exception):
     """A request to the API node failed: the node answered with an error, or could not be reached."""
 
     def __init__(self, msg, status=None, error_type=None, message=None, detailed_message=None,
-                 method=None, url=None, body=None):
+                 method=None, url=None, body=None, retry_after=None):
         super(ApiNodeError, self).__init__(msg)
         self.msg = msg
         self.status = status
@@ -47,6 +58,8 @@ class ApiNodeError(Exception):
         self.method = method
         self.url = url
         self.body = body
+        # Seconds the node asked to wait before trying again (its Retry-After header), or None.
+        self.retry_after = retry_after
 
     def as_dict(self):
         """The error as a result-friendly dict (no None values)."""
@@ -112,6 +125,22 @@ class _MultipartStream(object):
         return out
 
 
+def parse_retry_after(value, now):
+    """Seconds to wait from a ``Retry-After`` header: delay-seconds or an HTTP date (``now`` is epoch seconds).
+
+    Returns a float >= 0, or None when the header is missing or unreadable.
+    """
+    text = to_text(value or '').strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    parsed = parsedate_tz(text)
+    if parsed is None:
+        return None
+    return max(0.0, float(mktime_tz(parsed)) - now)
+
+
 def path(*segments):
     """Join path segments, each quoted so that ids with dots or odd characters stay one segment."""
     return '/'.join(quote(to_text(s), safe='') for s in segments)
@@ -125,7 +154,9 @@ class ApiNodeClient(object):
     """
 
     def __init__(self, url, api_key=None, validate_certs=True, ca_path=None, client_cert=None,
-                 client_key=None, timeout=30, retries=3, backoff=1.0, warn=None, sleep=time.sleep):
+                 client_key=None, timeout=30, retries=3, backoff=1.0, warn=None, sleep=time.sleep,
+                 use_proxy=True, clock=time.time):
+        # A path prefix is kept: every request goes under it.
         self.base_url = url.rstrip('/')
         self.api_key = api_key
         self.validate_certs = validate_certs
@@ -135,11 +166,15 @@ class ApiNodeClient(object):
         self.timeout = timeout
         self.retries = max(0, int(retries))
         self.backoff = backoff
+        self.use_proxy = use_proxy
         self._warn = warn or (lambda msg: None)
         self._sleep = sleep
+        self._clock = clock
         self._secrets = set()
         if api_key:
             self._secrets.add(api_key)
+        # Modules refuse URLs with user-info; a direct caller still never sees its password printed.
+        self._secrets.update(user_info_secrets(self.base_url))
         self.request_count = 0
         self.calls = []
         self.last_headers = {}
@@ -151,12 +186,17 @@ class ApiNodeClient(object):
             self._secrets.add(to_text(value))
 
     def scrub(self, text):
+        """``text`` with every registered secret masked, as sent in a path, a query or plain."""
         text = to_text(text)
         for secret in sorted(self._secrets, key=len, reverse=True):
             # As sent in a path segment (quote) and in a query string (urlencode uses quote_plus).
             for shown in (secret, quote(secret, safe=''), quote_plus(secret, safe='')):
                 text = text.replace(shown, MASK)
         return text
+
+    def shown_url(self, url):
+        """A URL as the client prints it: user-info masked, secrets scrubbed."""
+        return self.scrub(mask_url(url))
 
     # -- public helpers ----------------------------------------------------------------------
     def get(self, rel_path, query=None):
@@ -213,6 +253,8 @@ class ApiNodeClient(object):
         send_headers.update(headers or {})
 
         attempts = 1 + (self.retries if retry_safe else 0)
+        budget = self.time_budget()
+        started = self._clock()
         for attempt in range(1, attempts + 1):
             try:
                 return self._send_once(method, url, data, send_headers, expect_error_statuses)
@@ -220,9 +262,22 @@ class ApiNodeClient(object):
                 retryable = getattr(err, 'retryable', False) or err.status in RETRYABLE_STATUSES
                 if not retryable or attempt >= attempts:
                     raise
-                delay = self.backoff * (2 ** (attempt - 1))
-                self._warn('%s; retrying in %.1f s (attempt %d of %d)' % (err.msg, delay, attempt + 1, attempts))
+                backoff = self.backoff * (2 ** (attempt - 1))
+                delay = max(backoff, err.retry_after or 0.0)
+                asked = ' (Retry-After: %.0f s)' % err.retry_after if err.retry_after is not None else ''
+                # The budget bounds what the node asks for; the client's own backoff always fits.
+                if delay > backoff and self._clock() - started + delay > budget:
+                    err.msg = ('%s; not retried: waiting %.1f s more%s would go past the time budget of %.0f s '
+                               '(timeout x (retries + 1))' % (err.msg, delay, asked, budget))
+                    err.args = (err.msg,)
+                    raise err
+                self._warn('%s; retrying in %.1f s%s (attempt %d of %d)'
+                           % (err.msg, delay, asked, attempt + 1, attempts))
                 self._sleep(delay)
+
+    def time_budget(self):
+        """Seconds a request may take with its retries and waits: ``timeout`` x (``retries`` + 1)."""
+        return float(self.timeout) * (self.retries + 1)
 
     @staticmethod
     def _basic(user):
@@ -231,14 +286,13 @@ class ApiNodeClient(object):
 
     def _send_once(self, method, url, data, headers, expect_error_statuses):
         self.request_count += 1
-        record = {'method': method, 'url': self.scrub(url), 'status': None}
+        record = {'method': method, 'url': self.shown_url(url), 'status': None}
         self.calls.append(record)
-        shown = '%s %s' % (method, record['url'])
         try:
             resp = open_url(url, data=data, headers=headers, method=method,
                             validate_certs=self.validate_certs, ca_path=self.ca_path,
                             client_cert=self.client_cert, client_key=self.client_key,
-                            timeout=self.timeout, follow_redirects='none', use_proxy=True,
+                            timeout=self.timeout, follow_redirects='none', use_proxy=self.use_proxy,
                             force_basic_auth=False)
             status = resp.getcode()
             raw = resp.read()
@@ -250,7 +304,9 @@ class ApiNodeClient(object):
             resp_headers = dict((k.lower(), v) for k, v in (err.headers or {}).items())
             if status in expect_error_statuses:
                 return ApiNodeResponse(status, resp_headers, _parse_body(raw))
-            raise self._http_error(method, url, status, raw)
+            error = self._http_error(method, url, status, raw)
+            error.retry_after = parse_retry_after(resp_headers.get('retry-after'), time.time())
+            raise error
         except (URLError, socket.error, ssl.SSLError, ssl.CertificateError) as err:
             raise self._connection_error(method, url, err)
         record['status'] = status
@@ -267,17 +323,20 @@ class ApiNodeClient(object):
             text = to_text(raw or b'', errors='replace').strip()
             detailed = text[:500] if text else 'no error message in the response'
         explain = '%s: %s' % (error_type, detailed) if error_type else detailed
-        msg = '%s %s failed with HTTP %s: %s' % (method, url, status, explain)
+        msg = '%s %s failed with HTTP %s: %s' % (method, self.shown_url(url), status, explain)
         if status == 401:
             msg += ' (check the admin API key)'
+        elif status == 429:
+            msg += ' (too many requests: the node or a proxy in front of it limits the request rate)'
         return ApiNodeError(self.scrub(msg), status=status, error_type=error_type,
                             message=self.scrub(message) if message else None,
                             detailed_message=self.scrub(detailed), method=method,
-                            url=self.scrub(url), body=parsed if isinstance(parsed, dict) else None)
+                            url=self.shown_url(url), body=parsed if isinstance(parsed, dict) else None)
 
     def _connection_error(self, method, url, err):
         reason = getattr(err, 'reason', err)
-        netloc = urlparse(url).netloc
+        parts = urlparse(url)
+        netloc = parts.netloc.rsplit('@', 1)[-1]  # host[:port], never user-info
         retryable = False
         if isinstance(reason, (ssl.SSLError, ssl.CertificateError)) or 'CERTIFICATE' in to_native(reason).upper():
             what = ('TLS handshake failed (%s); check validate_certs, ca_path, client_cert and client_key'
@@ -286,7 +345,7 @@ class ApiNodeClient(object):
             what = 'no answer within %s seconds (timeout)' % self.timeout
             retryable = True
         elif isinstance(reason, socket.gaierror):
-            what = 'cannot resolve host name %s (%s)' % (urlparse(url).hostname, to_native(reason))
+            what = 'cannot resolve host name %s (%s)' % (parts.hostname, to_native(reason))
         elif isinstance(reason, (IOError, OSError)) and getattr(reason, 'errno', None) == errno.ENOENT:
             # The TLS layer names no file: name the ones this client was given.
             files = ['%s %s' % (name, value) for name, value in (('ca_path', self.ca_path),
@@ -299,8 +358,8 @@ class ApiNodeClient(object):
         else:
             what = 'connection failed (%s)' % to_native(reason)
             retryable = True
-        msg = 'Cannot reach the API node: %s %s: %s' % (method, url, what)
-        return ApiNodeConnectionError(self.scrub(msg), retryable=retryable, method=method, url=self.scrub(url))
+        msg = 'Cannot reach the API node: %s %s: %s' % (method, self.shown_url(url), what)
+        return ApiNodeConnectionError(self.scrub(msg), retryable=retryable, method=method, url=self.shown_url(url))
 
 
 def _read_error_body(err):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What every module of the collection shares: connection options, module set-up, errors, diffs."""
+"""What every module of the collection shares: connection options, module set-up, id rules, errors, diffs."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,16 +13,32 @@ import copy
 import re
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback
-from ansible.module_utils.six.moves.urllib.parse import urlparse
 
 from ansible_collections.dss.apinode.plugins.module_utils._client import (
     ApiNodeClient,
     ApiNodeError,
 )
+from ansible_collections.dss.apinode.plugins.module_utils._urls import url_problem, user_info_secrets
 
-SERVICE_ID_PATTERN = re.compile(r'^[\w-]+$')
-# Version ids as the design node accepts them: letters, digits, '.', '-', '_', no leading dot.
-GENERATION_ID_PATTERN = re.compile(r'^(?!\.)[\w.-]+$')
+# Ids end up in URL paths and in file names on the node, so one name per file: 255 characters at most.
+MAX_ID_LENGTH = 255
+# The rules of the design node, whose Java \w is ASCII only. Anchored with \A and \Z (never ^ and $,
+# which also match before a final newline), so they mean the same with re.match, re.search,
+# re.fullmatch and Jinja's match and search tests.
+ID_REGEX = {
+    'service': r'\A[A-Za-z0-9_-]{1,255}\Z',
+    # Version ids: letters, digits, '.', '-', '_', no leading dot (so never '.' or '..').
+    'generation': r'\A(?!\.)[A-Za-z0-9_.-]{1,255}\Z',
+    'endpoint': r'\A[A-Za-z0-9_-]{1,255}\Z',
+}
+ID_PATTERNS = dict((kind, re.compile(regex)) for kind, regex in ID_REGEX.items())
+ID_RULES = {
+    'service': 'letters, digits, "_" and "-" only',
+    'generation': 'letters, digits, ".", "_" and "-", not starting with a dot',
+    'endpoint': 'letters, digits, "_" and "-" only',
+}
+SERVICE_ID_PATTERN = ID_PATTERNS['service']
+GENERATION_ID_PATTERN = ID_PATTERNS['generation']
 
 # Declared once; documented once in the doc fragment dss.apinode.connection.
 CONNECTION_ARGUMENT_SPEC = dict(
@@ -34,6 +50,7 @@ CONNECTION_ARGUMENT_SPEC = dict(
     client_key=dict(type='path', no_log=False),
     timeout=dict(type='int', default=30, fallback=(env_fallback, ['DATAIKU_APINODE_TIMEOUT'])),
     retries=dict(type='int', default=3),
+    use_proxy=dict(type='bool', default=True, fallback=(env_fallback, ['DATAIKU_APINODE_USE_PROXY'])),
 )
 
 
@@ -61,12 +78,11 @@ def check_connection_params(module):
         missing.append('api_key (or the DATAIKU_APINODE_API_KEY environment variable)')
     if missing:
         module.fail_json(msg='Missing connection settings for the API node: %s.' % ', '.join(missing))
-    parsed = urlparse(params['url'])
-    if parsed.scheme not in ('http', 'https') or not parsed.netloc:
-        module.fail_json(msg='url must look like http(s)://host[:port], got %r.' % params['url'])
-    if parsed.path.strip('/') or parsed.query:
-        module.fail_json(msg='url must be the node base URL http(s)://host[:port] without a path, got %r '
-                             '(the admin API lives under /admin/api on that base).' % params['url'])
+    problem = url_problem(params['url'])
+    if problem:
+        # The invocation echo shows the options: keep the user-info of a refused URL out of it too.
+        module.no_log_values.update(user_info_secrets(params['url']))
+        module.fail_json(msg=problem)
     if params['timeout'] is not None and params['timeout'] <= 0:
         module.fail_json(msg='timeout must be a positive number of seconds, got %s.' % params['timeout'])
     if params['retries'] is not None and params['retries'] < 0:
@@ -78,7 +94,7 @@ def client_from_module(module):
     return ApiNodeClient(
         url=p['url'], api_key=p['api_key'], validate_certs=p['validate_certs'], ca_path=p['ca_path'],
         client_cert=p['client_cert'], client_key=p['client_key'], timeout=p['timeout'],
-        retries=p['retries'], warn=module.warn)
+        retries=p['retries'], warn=module.warn, use_proxy=p['use_proxy'])
 
 
 def fail_from_error(module, client, err, **result):
@@ -98,15 +114,62 @@ def run_module(module, client, logic):
     module.exit_json(**result)
 
 
+class InvalidIdError(ValueError):
+    """An id that breaks the rules of its kind; the message names the option and the rule."""
+
+
+def _shown_id(value):
+    # repr() makes a newline, a carriage return or a NUL visible; a long value is cut.
+    shown = repr(value)
+    if isinstance(value, str) and len(value) > 60:
+        shown = '%r... (%d characters)' % (value[:40], len(value))
+    return shown
+
+
+def id_problem(kind, value, option=None):
+    """None when ``value`` is a valid id of ``kind`` (``service``, ``generation`` or ``endpoint``), else one
+    sentence naming ``option`` (default: the kind) and the rule; the value is shown with repr()."""
+    option = option or kind
+    if isinstance(value, str) and ID_PATTERNS[kind].match(value):
+        return None
+    if isinstance(value, str) and len(value) > MAX_ID_LENGTH:
+        return 'Invalid %s id %s for %s: at most %d characters.' % (kind, _shown_id(value), option, MAX_ID_LENGTH)
+    return 'Invalid %s id %s for %s: use %s.' % (kind, _shown_id(value), option, ID_RULES[kind])
+
+
+def check_id(kind, value, option=None):
+    """Raise InvalidIdError unless ``value`` is a valid id of ``kind`` (for callers without a module)."""
+    problem = id_problem(kind, value, option)
+    if problem:
+        raise InvalidIdError(problem)
+
+
+def validate_id(module, kind, value, option=None):
+    """Fail the module, before any request, unless ``value`` is a valid id of ``kind``."""
+    problem = id_problem(kind, value, option)
+    if problem:
+        module.fail_json(msg=problem)
+
+
 def validate_service_id(module, value, option='name'):
-    if not SERVICE_ID_PATTERN.match(value or ''):
-        module.fail_json(msg='Invalid service id %r for %s: use letters, digits, "_" and "-" only.' % (value, option))
+    validate_id(module, 'service', value, option)
 
 
 def validate_generation_id(module, value, option='generation'):
-    if not GENERATION_ID_PATTERN.match(value or ''):
-        module.fail_json(msg='Invalid generation id %r for %s: use letters, digits, ".", "_" and "-", '
-                             'not starting with a dot.' % (value, option))
+    validate_id(module, 'generation', value, option)
+
+
+def prerequisite_missing(module, msg, **result):
+    """A prerequisite that an earlier task of the play may create (a service, a copied file) is missing.
+
+    Outside check mode: fail with ``msg`` (and ``result``). In check mode that earlier task changed nothing, so this
+    warns and returns True; the caller then reports the change it would make.
+    """
+    if not module.check_mode:
+        module.fail_json(msg=msg, **result)
+    module.warn('%s In check mode this is reported as a change, assuming an earlier task of the play creates it.'
+                % msg)
+    return True
 
 
 def diff_of(before, after):

@@ -6,7 +6,8 @@
 """Read the identity of an API service package (a zip made by the design node's "Prepare package").
 
 Only the zip's central directory and the small ``tag.json`` member are read, so a 1 GB package
-costs the same few milliseconds as a small one.
+costs the same few milliseconds as a small one. A package with an unsafe member (see ``_archive``)
+is refused here, so every reader of a package refuses it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -19,6 +20,8 @@ import zipfile
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.dss.apinode.plugins.module_utils._archive import ArchiveError, check_zip
+
 TAG_FILE = 'tag.json'
 # Most tags are a few hundred bytes; a bigger one is not a package tag.
 MAX_TAG_BYTES = 1024 * 1024
@@ -29,7 +32,11 @@ class PackageError(Exception):
 
 
 def read_tag(archive):
-    """The package's ``tag.json`` as a dict with at least ``generationId`` (str) and ``createdOn`` (int)."""
+    """The package's ``tag.json`` as a dict with at least ``generationId`` (str) and ``createdOn`` (int).
+
+    Raises PackageError when the file is missing, not a zip, has no valid tag, or has a member whose
+    name is absolute, has a ``..`` component, or is a link leaving the archive.
+    """
     if not os.path.exists(archive):
         raise PackageError('Package archive %s does not exist (on the host where the module runs).' % archive)
     if not os.path.isfile(archive):
@@ -45,6 +52,9 @@ def read_tag(archive):
                 raise PackageError('The %s of package archive %s is %d bytes: not a package tag.'
                                    % (TAG_FILE, archive, info.file_size))
             raw = package.read(info)
+            check_zip(package, archive, 'Package archive')
+    except ArchiveError as err:
+        raise PackageError(to_text(err))
     except (zipfile.BadZipfile, zipfile.LargeZipFile, EOFError) as err:
         raise PackageError('Package archive %s is not a readable zip file (corrupted or truncated?): %s'
                            % (archive, to_text(err)))

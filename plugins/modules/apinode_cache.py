@@ -62,6 +62,8 @@ options:
     description:
       - Path on the node of a model archive (an export of a DSS model cache entry), imported into the
         model cache (C(POST model-cache)).
+      - A zip or tar archive. It is refused before the import when one of its members has an absolute
+        name, a C(..) component, or is a link leaving the archive.
     type: path
   state_dir:
     description:
@@ -100,6 +102,9 @@ options:
     type: list
     elements: str
     default: []
+notes:
+  - In check mode, an artefact path that does not exist yet (an earlier task of the play would copy it) gives
+    a warning and is reported as an import (C(changed=true)); outside check mode it is an error.
 seealso:
   - module: dss.apinode.apinode_generation
   - module: dss.apinode.apinode_service
@@ -152,7 +157,9 @@ imports:
       description: Path of the artefact on the node.
       type: str
     fingerprint:
-      description: sha256 content fingerprint of the artefact.
+      description:
+        - sha256 content fingerprint of the artefact.
+        - V(null) in check mode when the artefact does not exist yet.
       type: str
     changed:
       description: Whether it was imported on this run (or would be, in check mode).
@@ -197,12 +204,17 @@ import json
 import os
 import socket
 
+from ansible.module_utils.common.text.converters import to_text
+
+from ansible_collections.dss.apinode.plugins.module_utils._archive import ArchiveError, check_members
 from ansible_collections.dss.apinode.plugins.module_utils._client import path
 from ansible_collections.dss.apinode.plugins.module_utils._common import (
     build_module,
     client_from_module,
     diff_of,
+    prerequisite_missing,
     run_module,
+    validate_id,
 )
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import (
     fingerprint,
@@ -212,6 +224,7 @@ from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import (
     write_marker,
 )
 from ansible_collections.dss.apinode.plugins.module_utils._service_state import read_services
+from ansible_collections.dss.apinode.plugins.module_utils._versions import require
 
 STATE_DIR_NAME = '.apinode-cache'
 
@@ -233,26 +246,51 @@ def main():
         required_by=dict(built_env_path='code_env'),
         supports_check_mode=True,
     )
-    check_paths(module)
+    missing = check_paths(module)
+    check_keep(module)
     client = client_from_module(module)
-    run_module(module, client, lambda: manage_caches(module, client))
+    run_module(module, client, lambda: manage_caches(module, client, missing))
 
 
 def check_paths(module):
-    """Every artefact must exist on this host, before any request."""
+    """Every artefact must exist on this host and be safe, before any request.
+
+    Returns the options whose path does not exist yet, which only check mode lets through.
+    """
     p = module.params
     wanted = [('code_env', os.path.isdir, 'an exported code env folder'),
               ('built_env_path', os.path.isdir, 'a folder holding the built code env'),
               ('model_archive', os.path.isfile, 'a model archive file')]
+    missing = set()
     for option, exists, what in wanted:
         value = p[option]
-        if value is not None and not exists(value):
-            module.fail_json(msg='%s=%s: no such %s on %s (the paths are read where the module runs, '
-                                 'which should be the API node).' % (option, value, what, socket.gethostname()))
+        if value is None or exists(value):
+            continue
+        msg = ('%s=%s: no such %s on %s (the paths are read where the module runs, which should be the API node).'
+               % (option, value, what, socket.gethostname()))
+        if os.path.exists(value):
+            module.fail_json(msg=msg)  # there, but not the right kind of file: no later task changes that
+        prerequisite_missing(module, msg)
+        missing.add(option)
+    if p['model_archive'] and 'model_archive' not in missing:
+        try:
+            check_members(p['model_archive'], 'Model archive')
+        except ArchiveError as err:
+            module.fail_json(msg=to_text(err))
     check_code_env_language(module)
     if not any(p[o] for o in ('code_env', 'model_archive', 'clear_model_cache', 'clean_code_envs',
                               'clean_unused_services')):
         module.fail_json(msg='Nothing to do: set code_env, model_archive or one of the clean-up options.')
+    return missing
+
+
+def check_keep(module):
+    """Each keep entry is a service id or <service>/<generation>, checked like the ids of the other modules."""
+    for entry in module.params['keep']:
+        service_id, has_generation, generation_id = entry.partition('/')
+        validate_id(module, 'service', service_id, 'keep')
+        if has_generation:
+            validate_id(module, 'generation', generation_id, 'keep')
 
 
 def check_code_env_language(module):
@@ -270,8 +308,9 @@ def check_code_env_language(module):
                              % (p['language'], p['code_env'], env_lang))
 
 
-def manage_caches(module, client):
+def manage_caches(module, client, missing=()):
     p = module.params
+    require(module, client, cleanup=p['clean_code_envs'], model_cache=p['clear_model_cache'])
     cleanups, kept = [], []
     if p['clean_unused_services']:
         kept = clean_unused_services(module, client, cleanups)
@@ -286,13 +325,15 @@ def manage_caches(module, client):
     if p['code_env'] and p['built_env_path']:
         imports.append(import_artefact(module, client, 'built_code_env', p['code_env'], 'register-global-code-env',
                                        dict(exportedEnvDir=p['code_env'], builtEnvDir=p['built_env_path'],
-                                            language=p['language'])))
+                                            language=p['language']),
+                                       missing=bool(set(['code_env', 'built_env_path']) & set(missing))))
     elif p['code_env']:
         imports.append(import_artefact(module, client, 'code_env', p['code_env'], 'cached-code-envs',
-                                       dict(fileDir=p['code_env'], language=p['language'])))
+                                       dict(fileDir=p['code_env'], language=p['language']),
+                                       missing='code_env' in missing))
     if p['model_archive']:
         imports.append(import_artefact(module, client, 'model', p['model_archive'], 'model-cache',
-                                       dict(modelArchivePath=p['model_archive'])))
+                                       dict(modelArchivePath=p['model_archive']), missing='model_archive' in missing))
 
     changed = bool(cleanups) or any(i['changed'] for i in imports)
     result = dict(changed=changed, imports=imports, cleanups=cleanups)
@@ -312,17 +353,23 @@ def state_dir_for(module, artefact):
     return module.params['state_dir'] or os.path.join(os.path.dirname(os.path.normpath(artefact)), STATE_DIR_NAME)
 
 
-def import_artefact(module, client, kind, artefact, endpoint, query):
-    """POST the import unless the marker for this node already holds the artefact's fingerprint."""
+def import_artefact(module, client, kind, artefact, endpoint, query, missing=False):
+    """POST the import unless the marker for this node already holds the artefact's fingerprint.
+
+    ``missing``: check mode only, the artefact is not there yet, so it would be imported.
+    """
     artefact = os.path.normpath(artefact)
-    digest = fingerprint(artefact)
     marker = marker_path(state_dir_for(module, artefact), kind, artefact, client.base_url)
+    if missing:
+        return dict(kind=kind, path=artefact, fingerprint=None, marker=marker, previous_fingerprint=None, changed=True)
+    digest = fingerprint(artefact)
     record = read_marker(marker) or {}
     wanted = dict(kind=kind, path=artefact, fingerprint=digest, node=client.base_url,
                   query=dict((k, v) for k, v in query.items() if k != 'fileDir'))
     done = all(record.get(k) == v for k, v in wanted.items())
     item = dict(kind=kind, path=artefact, fingerprint=digest, marker=marker,
                 previous_fingerprint=record.get('fingerprint'), changed=module.params['force'] or not done)
+    require(module, client, model_cache=item['changed'] and kind == 'model', register_code_env=item['changed'] and kind == 'built_code_env')
     if item['changed'] and not module.check_mode:
         item['response'] = client.post(endpoint, query=query)
         write_marker(marker, wanted)

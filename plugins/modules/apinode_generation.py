@@ -82,6 +82,10 @@ notes:
   - Missing, corrupted or tag-less archives and a wrong O(generation) are reported before any request that
     changes the node.
   - In check mode nothing is sent but reads; the result predicts the generation after the run.
+  - In check mode, a missing service or a missing O(archive) file, which an earlier task of the play
+    would create, gives a warning and C(changed=true) instead of an error.
+  - A package with a member whose name is absolute, has a C(..) component, or is a link leaving the
+    archive is refused before anything is sent.
 seealso:
   - module: dss.apinode.apinode_service
     description: Create the service, and switch its traffic to a generation or a mapping.
@@ -193,10 +197,12 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.dss.apinode.plugins.module_utils import _package
 from ansible_collections.dss.apinode.plugins.module_utils._client import path
+from ansible_collections.dss.apinode.plugins.module_utils._versions import refuse_too_new_package
 from ansible_collections.dss.apinode.plugins.module_utils._common import (
     build_module,
     client_from_module,
     diff_of,
+    prerequisite_missing,
     run_module,
     validate_generation_id,
     validate_service_id,
@@ -230,6 +236,9 @@ class GenerationRun(object):
             validate_generation_id(self.module, p['generation'])
         if p['archive'] is None:
             return None
+        if p['state'] == 'present' and not os.path.exists(p['archive']) and prerequisite_missing(
+                self.module, 'Package archive %s does not exist (on the host where the module runs).' % p['archive']):
+            return None
         try:
             tag = _package.read_tag(p['archive'])
         except _package.PackageError as err:
@@ -259,8 +268,14 @@ class GenerationRun(object):
             calls, after = self.plan_absent(before, generation_id)
         else:
             if on_node is None:
-                self.fail('Service %s cannot receive generation %s: %s. Create the service first with '
-                          'dss.apinode.apinode_service.' % (self.service, generation_id, problem or 'it does not exist'))
+                prerequisite_missing(self.module, 'Service %s cannot receive generation %s: %s. Create the service first '
+                                     'with dss.apinode.apinode_service.'
+                                     % (self.service, generation_id or os.path.basename(self.params['archive']),
+                                        problem or 'it does not exist'),
+                                     api_calls=self.client.request_count)
+            if tag is None or on_node is None:
+                # Check mode only (outside it, both are errors above): the import the run would make.
+                return self.predicted_import(tag, generation_id)
             calls, after = self.plan_present(before, tag)
         changed = bool(calls)
         if changed and not self.module.check_mode:
@@ -273,6 +288,19 @@ class GenerationRun(object):
             result['package'] = tag
         if self.module._diff:
             result['diff'] = diff_of(before, after)
+        return result
+
+    def predicted_import(self, tag, generation_id):
+        """Check mode with a missing prerequisite: the import (and preload) the run would make."""
+        after = None
+        if generation_id is not None:
+            after = dict((k, (tag or {}).get(k)) for k in TAG_FIELDS)
+            after.update(generationId=generation_id, mounted=bool(self.params['preload']), mapped=0.0)
+        result = dict(changed=True, generation=after)
+        if tag is not None:
+            result['package'] = tag
+        if self.module._diff:
+            result['diff'] = diff_of(None, after)
         return result
 
     def plan_absent(self, before, generation_id):
@@ -298,6 +326,7 @@ class GenerationRun(object):
             calls.append(lambda: self.delete(tag['generationId']))
             after = None
         if after is None:
+            refuse_too_new_package(self.module, self.client, tag)
             calls.append(lambda: self.import_package(p['archive']))
             after = dict((k, tag.get(k)) for k in TAG_FIELDS)
             after.update(mounted=False, mapped=0.0)

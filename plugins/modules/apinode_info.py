@@ -312,6 +312,7 @@ from ansible_collections.dss.apinode.plugins.module_utils._common import (
     build_module,
     client_from_module,
     run_module,
+    validate_id,
 )
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import read_node_markers
 from ansible_collections.dss.apinode.plugins.module_utils._keys import key_metadata, list_keys
@@ -331,6 +332,8 @@ def main():
         ),
         supports_check_mode=True,
     )
+    for service_id in module.params['services'] or []:
+        validate_id(module, 'service', service_id, 'services')
     if 'cache_imports' in module.params['gather'] and not module.params['cache_state_dir']:
         module.fail_json(msg='gather has cache_imports: set cache_state_dir to the folder of the import markers '
                              '(the state_dir of apinode_cache, or the .apinode-cache folder beside the artefacts).')

@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import http.client
 import json
 import os
 import ssl
@@ -245,3 +246,73 @@ class HttpTestServer:
 
     def __exit__(self, *exc_info):
         self.stop()
+
+
+class _PrefixHandler(BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'
+
+    def log_message(self, format, *args):
+        pass
+
+    def _handle(self):
+        owner = self.server.owner
+        length = int(self.headers.get('Content-Length') or 0)
+        body = self.rfile.read(length) if length else None
+        owner.seen.append(self.path)
+        self.close_connection = True
+        if not (self.path + '/').startswith(owner.prefix + '/'):
+            data = b'prefix proxy: no route for this path'
+            self.send_response(404)
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
+        headers = dict((k, v) for k, v in self.headers.items() if k.lower() not in ('host', 'connection'))
+        upstream = http.client.HTTPConnection('127.0.0.1', owner.target.port, timeout=30)
+        try:
+            upstream.request(self.command, self.path[len(owner.prefix):] or '/', body=body, headers=headers)
+            answer = upstream.getresponse()
+            data = answer.read()
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ('content-length', 'connection', 'transfer-encoding', 'date', 'server'):
+                    self.send_header(name, value)
+        finally:
+            upstream.close()
+        self.send_header('Content-Length', str(len(data)))
+        self.send_header('Connection', 'close')
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+
+class PrefixStrippingProxy:
+    """A reverse proxy publishing ``target`` (an HttpTestServer) under a path prefix, as an ingress does.
+
+    ``<url>/x`` is forwarded to ``<target>/x``; a path outside the prefix gets a 404 from the proxy
+    itself. ``seen`` lists the paths the proxy received, prefix included. Use it as a context manager.
+    """
+
+    def __init__(self, target, prefix='/apinode1'):
+        self.target = target
+        self.prefix = prefix.rstrip('/')
+        self.seen = []
+        self._httpd = _Server(('127.0.0.1', 0), _PrefixHandler)
+        self._httpd.owner = self
+        self.ssl_context = None
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs=dict(poll_interval=0.05))
+        self._thread.daemon = True
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d%s' % (self._httpd.server_address[1], self.prefix)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._httpd.shutdown()
+        self._httpd.server_close()
+        self._thread.join()

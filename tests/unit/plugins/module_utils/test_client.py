@@ -12,6 +12,8 @@ __metaclass__ = type
 import base64
 import os
 import socket
+import time
+from email.utils import formatdate
 
 import pytest
 
@@ -20,10 +22,12 @@ from ansible_collections.dss.apinode.plugins.module_utils._client import (
     ApiNodeClient,
     ApiNodeConnectionError,
     ApiNodeError,
+    parse_retry_after,
     path,
 )
 from ansible_collections.dss.apinode.tests.unit.plugins.module_utils.http_test_server import (
     HttpTestServer,
+    PrefixStrippingProxy,
     TlsMaterial,
 )
 
@@ -41,7 +45,8 @@ JAVA_ERROR = {
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch):
     # The client honours proxy variables; a developer's proxy must not intercept 127.0.0.1.
-    for name in ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'):
+    for name in ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY',
+                 'no_proxy', 'NO_PROXY'):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -582,3 +587,170 @@ def test_mutual_tls_without_a_client_certificate_fails(mtls_server, make_client,
     assert info.value.msg.startswith('Cannot reach the API node: GET %s/admin/api/services: ' % mtls_server.url)
     assert mtls_server.requests == []
     assert mtls_server.pending == 1
+
+
+# -- 429 and Retry-After -------------------------------------------------------------------------
+
+class FakeTime:
+    """A clock that only the client's sleeps move forward."""
+
+    def __init__(self):
+        self.now = 1000.0
+        self.sleeps = []
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self):
+        return self.now
+
+
+def test_429_is_retried_like_503_on_reads(server, client, recorder):
+    server.respond(429, {'message': 'slow down'}).respond(200, {'ok': True})
+    assert client.get('services') == {'ok': True}
+    assert len(server.requests) == 2
+    assert recorder.sleeps == [1.0]
+    assert 'HTTP 429' in recorder.warnings[0] and 'retrying in 1.0 s' in recorder.warnings[0]
+
+
+def test_429_on_a_change_is_not_repeated_and_says_why(server, client, recorder):
+    server.respond(429, headers={'Retry-After': '1'}).respond(200, {})
+    with pytest.raises(ApiNodeError) as info:
+        client.post('services/churn/actions/enable')
+    assert info.value.status == 429
+    assert 'too many requests' in info.value.msg
+    assert len(server.requests) == 1 and recorder.sleeps == []
+
+
+@pytest.mark.parametrize('status', [429, 503])
+def test_retry_after_seconds_is_waited_at_least(server, client, recorder, status):
+    server.respond(status, headers={'Retry-After': '7'}).respond(200, {'ok': True})
+    assert client.get('services') == {'ok': True}
+    assert recorder.sleeps == [7.0]  # not the 1 s backoff
+    assert 'retrying in 7.0 s (Retry-After: 7 s) (attempt 2 of 4)' in recorder.warnings[0]
+
+
+def test_a_short_retry_after_does_not_shorten_the_backoff(server, client, recorder):
+    server.respond(503).respond(503, headers={'Retry-After': '0'}).respond(200, {})
+    client.get('services')
+    assert recorder.sleeps == [1.0, 2.0]
+
+
+def test_retry_after_as_an_http_date(server, client, recorder):
+    later = formatdate(time.time() + 20, usegmt=True)
+    server.respond(503, headers={'Retry-After': later}).respond(200, {})
+    client.get('services')
+    assert len(recorder.sleeps) == 1
+    assert 10.0 <= recorder.sleeps[0] <= 21.0  # the date, seen from a moment later; never the 1 s backoff
+
+
+def test_parse_retry_after():
+    now = 1700000000.0
+    assert parse_retry_after('30', now) == 30.0
+    assert parse_retry_after(' 0 ', now) == 0.0
+    assert parse_retry_after(formatdate(now + 45, usegmt=True), now) == 45.0
+    assert parse_retry_after(formatdate(now - 45, usegmt=True), now) == 0.0  # already past
+    assert parse_retry_after(None, now) is None
+    assert parse_retry_after('', now) is None
+    assert parse_retry_after('soon', now) is None
+    assert parse_retry_after('-5', now) is None
+
+
+def test_a_retry_after_beyond_the_time_budget_ends_the_retries(server, recorder):
+    fake = FakeTime()
+    client = ApiNodeClient(server.url, api_key=ADMIN_KEY, timeout=10, retries=3, warn=recorder.warnings.append,
+                           sleep=fake.sleep, clock=fake.clock)
+    assert client.time_budget() == 40.0
+    server.respond(429, headers={'Retry-After': '41'}).respond(200, {})
+    with pytest.raises(ApiNodeError) as info:
+        client.get('services')
+    assert info.value.status == 429
+    assert 'not retried: waiting 41.0 s more (Retry-After: 41 s) would go past the time budget of 40 s' in info.value.msg
+    assert str(info.value) == info.value.msg
+    assert len(server.requests) == 1 and fake.sleeps == [] and recorder.warnings == []
+
+
+def test_the_time_budget_counts_the_waits_already_made(server, recorder):
+    fake = FakeTime()
+    client = ApiNodeClient(server.url, api_key=ADMIN_KEY, timeout=10, retries=3, warn=recorder.warnings.append,
+                           sleep=fake.sleep, clock=fake.clock)
+    server.respond(503, headers={'Retry-After': '25'}).respond(503, headers={'Retry-After': '20'}).respond(200, {})
+    with pytest.raises(ApiNodeError) as info:
+        client.get('services')
+    assert fake.sleeps == [25.0]  # 25 + 20 > 40
+    assert 'time budget of 40 s' in info.value.msg
+    assert len(server.requests) == 2
+
+
+# -- proxies ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def proxy():
+    with HttpTestServer() as srv:
+        yield srv
+
+
+def test_proxy_variables_are_used_by_default(server, proxy, make_client, monkeypatch):
+    monkeypatch.setenv('http_proxy', proxy.url)
+    proxy.respond(200, {'via': 'proxy'})
+    assert make_client(server.url).get('services') == {'via': 'proxy'}
+    assert server.requests == []
+    assert len(proxy.requests) == 1 and proxy.requests[0].raw_path == '/admin/api/services'
+    assert proxy.requests[0].headers['authorization'].startswith('Basic ')  # what a plain-HTTP proxy sees
+
+
+def test_use_proxy_false_connects_directly(server, proxy, make_client, monkeypatch):
+    monkeypatch.setenv('http_proxy', proxy.url)
+    server.respond(200, {'via': 'direct'})
+    assert make_client(server.url, use_proxy=False).get('services') == {'via': 'direct'}
+    assert proxy.requests == [] and len(server.requests) == 1
+
+
+def test_no_proxy_bypasses_the_proxy_for_listed_hosts(server, proxy, make_client, monkeypatch):
+    monkeypatch.setenv('http_proxy', proxy.url)
+    monkeypatch.setenv('no_proxy', 'localhost,127.0.0.1')
+    server.respond(200, {'via': 'direct'})
+    assert make_client(server.url).get('services') == {'via': 'direct'}
+    assert proxy.requests == []
+
+
+# -- base URLs with a path prefix --------------------------------------------------------------
+
+def test_every_kind_of_request_goes_under_the_path_prefix(server, make_client):
+    server.respond(200, {'services': []}).respond(200, {'result': 1}).respond(200, {'alive': True})
+    with PrefixStrippingProxy(server, '/apinode1') as ingress:
+        client = make_client(ingress.url + '/')
+        assert client.base_url == ingress.url
+        assert client.get('services') == {'services': []}
+        assert client.request('POST', '/public/api/v1/churn/predict/predict', body={'features': {}},
+                              credentials='Bearer t').body == {'result': 1}
+        assert client.request('GET', '/isAlive/', auth=False).status == 200
+    assert ingress.seen == ['/apinode1/admin/api/services', '/apinode1/public/api/v1/churn/predict/predict',
+                            '/apinode1/isAlive/']
+    assert [r.raw_path for r in server.requests] == ['/admin/api/services', '/public/api/v1/churn/predict/predict',
+                                                     '/isAlive/']
+    assert client.calls[0]['url'] == ingress.url + '/admin/api/services'
+
+
+def test_errors_name_the_prefixed_url(server, make_client):
+    server.respond(404, {'message': 'Service not found: x'})
+    with PrefixStrippingProxy(server, '/lb/apinode2') as ingress:
+        with pytest.raises(ApiNodeError) as info:
+            make_client(ingress.url).get('services/x')
+    assert info.value.url == ingress.url + '/admin/api/services/x'
+    assert info.value.msg.startswith('GET %s/admin/api/services/x failed with HTTP 404' % ingress.url)
+
+
+# -- user-info in URLs -----------------------------------------------------------------------------
+
+def test_a_password_in_the_base_url_is_masked_in_every_printed_url(make_client):
+    port = closed_port_url().rsplit(':', 1)[1]
+    client = make_client('http://gw:S3cretPw@127.0.0.1:%s' % port, retries=0)
+    with pytest.raises(ApiNodeConnectionError) as info:
+        client.get('services')
+    shown = [info.value.msg, info.value.url, repr(info.value.as_dict()), repr(client.calls)]
+    for text in shown:
+        assert 'S3cretPw' not in text
+    assert 'http://gw:****@127.0.0.1:%s/admin/api/services' % port in info.value.msg
+    assert client.calls[0]['url'] == 'http://gw:****@127.0.0.1:%s/admin/api/services' % port

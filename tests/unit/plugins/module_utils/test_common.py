@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ from ansible_collections.dss.apinode.tests.unit.plugins.module_utils.http_test_s
 
 ADMIN_KEY = 'adminKey-Q7w2e9'
 ENV_NAMES = ('DATAIKU_APINODE_URL', 'DATAIKU_APINODE_API_KEY', 'DATAIKU_APINODE_VALIDATE_CERTS',
-             'DATAIKU_APINODE_CA_PATH', 'DATAIKU_APINODE_TIMEOUT')
+             'DATAIKU_APINODE_CA_PATH', 'DATAIKU_APINODE_TIMEOUT', 'DATAIKU_APINODE_USE_PROXY')
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +63,7 @@ def build(argument_spec=None, **kwargs):
 def test_connection_options_are_declared_with_environment_fallbacks():
     spec = _common.connection_argument_spec()
     assert set(spec) == {'url', 'api_key', 'validate_certs', 'ca_path', 'client_cert', 'client_key',
-                         'timeout', 'retries'}
+                         'timeout', 'retries', 'use_proxy'}
     fallbacks = dict((name, opt['fallback'][1]) for name, opt in spec.items() if 'fallback' in opt)
     assert fallbacks == {
         'url': ['DATAIKU_APINODE_URL'],
@@ -70,7 +71,9 @@ def test_connection_options_are_declared_with_environment_fallbacks():
         'validate_certs': ['DATAIKU_APINODE_VALIDATE_CERTS'],
         'ca_path': ['DATAIKU_APINODE_CA_PATH'],
         'timeout': ['DATAIKU_APINODE_TIMEOUT'],
+        'use_proxy': ['DATAIKU_APINODE_USE_PROXY'],
     }
+    assert (spec['use_proxy']['type'], spec['use_proxy']['default']) == ('bool', True)
     assert spec['api_key']['no_log'] is True
     assert spec['validate_certs']['default'] is True
     assert (spec['ca_path']['type'], spec['client_cert']['type'], spec['client_key']['type']) == ('path',) * 3
@@ -135,20 +138,60 @@ def test_missing_key_alone_is_named(module_args, capsys):
     assert 'api_key' in result['msg'] and 'url (' not in result['msg']
 
 
-@pytest.mark.parametrize('url', ['http://node:12000/admin/api', 'https://node/some/prefix/', 'http://node:12000/?x=1'])
-def test_url_with_a_path_or_query_is_rejected(module_args, capsys, url):
+@pytest.mark.parametrize('url, node_path', [
+    ('http://node:12000/admin/api', '/admin/api'),
+    ('https://lb.example/apinode1/admin/api/', '/admin/api'),
+    ('https://lb.example/apinode1/public/api/v1', '/public/api'),
+    ('http://node:12000/isAlive/', '/isAlive'),
+])
+def test_url_naming_the_node_api_itself_is_rejected(module_args, capsys, url, node_path):
     module_args({'url': url, 'api_key': ADMIN_KEY})
     code, result, out = module_result(capsys, build)
     assert code == 1
-    assert result['msg'].startswith('url must be the node base URL http(s)://host[:port] without a path, got %r' % url)
+    assert result['msg'] == ('url must be the node base URL (the part before %s/), got %r: the collection adds %s '
+                             'itself.' % (node_path, url, node_path))
     assert ADMIN_KEY not in out  # api_key is no_log: masked in the invocation echo too
+
+
+@pytest.mark.parametrize('url, message', [
+    ('http://node:12000/?x=1', "url must not have a query or a fragment, got 'http://node:12000/?x=1'."),
+    ('http://node:12000#top', "url must not have a query or a fragment, got 'http://node:12000#top'."),
+    ('http://node:port', "url has an invalid port, got 'http://node:port'."),
+])
+def test_url_with_a_query_or_a_bad_port_is_rejected(module_args, capsys, url, message):
+    module_args({'url': url, 'api_key': ADMIN_KEY})
+    _code, result, _out = module_result(capsys, build)
+    assert result['msg'] == message
+
+
+@pytest.mark.parametrize('url', ['https://lb.example/apinode1', 'https://lb.example/a/b/apinode-2/',
+                                 'http://node:12000/', 'http://[::1]:12000'])
+def test_url_with_a_path_prefix_is_accepted(module_args, url):
+    module_args({'url': url, 'api_key': ADMIN_KEY})
+    module = build()
+    assert _common.client_from_module(module).base_url == url.rstrip('/')
 
 
 @pytest.mark.parametrize('url', ['node:12000', 'ftp://node:12000', 'http://'])
 def test_url_without_http_scheme_or_host_is_rejected(module_args, capsys, url):
     module_args({'url': url, 'api_key': ADMIN_KEY})
     _code, result, _out = module_result(capsys, build)
-    assert result['msg'] == 'url must look like http(s)://host[:port], got %r.' % url
+    assert result['msg'] == 'url must look like http(s)://host[:port][/path-prefix], got %r.' % url
+
+
+@pytest.mark.parametrize('url, shown', [
+    ('http://gw:Pa55-w0rd-xyz@node:12000', 'http://gw:****@node:12000'),
+    ('https://UserOnlyKey123@node:12443/prefix', 'https://****@node:12443/prefix'),
+    ('ftp://gw:Pa55-w0rd-xyz@node', 'ftp://gw:****@node'),
+])
+def test_url_with_user_info_is_refused_without_showing_it(module_args, capsys, url, shown):
+    module_args({'url': url, 'api_key': ADMIN_KEY})
+    code, result, out = module_result(capsys, build)
+    assert code == 1
+    assert shown in result['msg']
+    assert 'Pa55-w0rd-xyz' not in out and 'UserOnlyKey123' not in out  # nor in the invocation echo
+    if not url.startswith('ftp'):
+        assert result['msg'].startswith('url must not carry a user name or password (%s)' % shown)
 
 
 @pytest.mark.parametrize('option, value, expected', [
@@ -254,8 +297,39 @@ def test_retry_warnings_reach_the_module_output(module_args, capsys):
 
 # -- small helpers --------------------------------------------------------------------------
 
+BAD_IDS = ['ab\n', 'ab\r', 'a\x00b', '.hidden', '..', 'a/b', 'a%2Fb', 'a b', 'x' * 256, '', None, 'caf\u00e9',
+           '\nab', 'ab\r\n', 42]
+
+
+@pytest.mark.parametrize('kind', ['service', 'generation', 'endpoint'])
+@pytest.mark.parametrize('value', BAD_IDS, ids=repr)
+def test_every_kind_of_id_refuses_the_bad_ids(kind, value):
+    problem = _common.id_problem(kind, value, 'opt')
+    assert problem is not None and problem.startswith('Invalid %s id ' % kind) and ' for opt: ' in problem
+    assert '\n' not in problem and '\r' not in problem and '\x00' not in problem  # shown escaped
+    with pytest.raises(_common.InvalidIdError) as info:
+        _common.check_id(kind, value, 'opt')
+    assert str(info.value) == problem
+    regex = _common.ID_REGEX[kind]
+    assert not (isinstance(value, str) and re.match(regex, value)) and not (isinstance(value, str) and re.search(regex, value))
+
+
+@pytest.mark.parametrize('kind, value', [('service', 'churn_model-2'), ('generation', 'v4-new.customer_2'),
+                                         ('endpoint', 'predict-1'), ('service', 'x' * 255), ('generation', 'v' * 255)])
+def test_good_ids_pass(kind, value):
+    assert _common.id_problem(kind, value) is None
+    _common.check_id(kind, value)
+    assert re.match(_common.ID_REGEX[kind], value)
+
+
+def test_an_over_long_id_is_cut_in_the_message():
+    problem = _common.id_problem('service', 'y' * 300, 'name')
+    assert problem == 'Invalid service id %r... (300 characters) for name: at most 255 characters.' % ('y' * 40)
+
+
 @pytest.mark.parametrize('value, valid', [
     ('churn', True), ('churn_model-2', True), ('churn.v2', False), ('a b', False), ('', False), (None, False),
+    ('churn\n', False),
 ])
 def test_service_id_validation(module_args, capsys, value, valid):
     module_args({'url': 'http://node:12000', 'api_key': ADMIN_KEY})
@@ -269,6 +343,7 @@ def test_service_id_validation(module_args, capsys, value, valid):
 
 @pytest.mark.parametrize('value, valid', [
     ('v1', True), ('v4-new-customer_features.2', True), ('.hidden', False), ('v1/2', False), ('', False),
+    ('v1\n', False),
 ])
 def test_generation_id_validation(module_args, capsys, value, valid):
     module_args({'url': 'http://node:12000', 'api_key': ADMIN_KEY})
@@ -278,6 +353,24 @@ def test_generation_id_validation(module_args, capsys, value, valid):
     else:
         _code, result, _out = module_result(capsys, lambda: _common.validate_generation_id(module, value))
         assert result['msg'].startswith('Invalid generation id %r for generation' % value)
+
+
+def test_a_missing_prerequisite_fails_outside_check_mode(module_args, capsys):
+    module_args({'url': 'http://node:12000', 'api_key': ADMIN_KEY})
+    module = build(supports_check_mode=True)
+    code, result, _out = module_result(capsys, lambda: _common.prerequisite_missing(module, 'Service x does not exist.',
+                                                                                    api_calls=1))
+    assert code == 1 and result['msg'] == 'Service x does not exist.' and result['api_calls'] == 1
+
+
+def test_a_missing_prerequisite_warns_in_check_mode(module_args, capsys):
+    module_args({'url': 'http://node:12000', 'api_key': ADMIN_KEY, '_ansible_check_mode': True})
+    module = build(supports_check_mode=True)
+    assert _common.prerequisite_missing(module, 'Service x does not exist.') is True
+    code, result, _out = module_result(capsys, lambda: module.exit_json(changed=True))
+    assert code == 0
+    warnings = json.dumps(result['warnings'])
+    assert 'Service x does not exist. In check mode this is reported as a change' in warnings
 
 
 def test_diff_of_uses_empty_dicts_for_missing_sides():
