@@ -32,7 +32,7 @@ import tempfile
 from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
 from ansible.module_utils.six.moves import shlex_quote
 
-from ansible_collections.dss.apinode.plugins.module_utils._common import GENERATION_ID_PATTERN
+from ansible_collections.dss.apinode.plugins.module_utils._common import id_problem
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import fingerprint
 from ansible_collections.dss.apinode.plugins.module_utils._package import PackageError, read_tag
 
@@ -57,8 +57,9 @@ def locate(args, staging_dir, find):
     for index, service in enumerate(_items(args, 'services')):
         sid = service.get('id')
         label = 'services[%d] (%s)' % (index, sid) if sid else 'services[%d]' % index
-        if not isinstance(sid, str) or not sid:
-            raise ReleaseInputError('%s has no id.' % label)
+        problem = id_problem('service', sid, '%s.id' % label.split(' ')[0])
+        if problem:
+            raise ReleaseInputError(problem)
         if sid in seen:
             raise ReleaseInputError('Service %s is listed twice in the release (services[%d] and services[%d]).'
                                     % (sid, seen[sid], index))
@@ -71,9 +72,9 @@ def locate(args, staging_dir, find):
         except PackageError as err:
             raise ReleaseInputError('%s: %s' % (label, to_native(err)))
         generation = tag['generationId']
-        if not GENERATION_ID_PATTERN.match(generation) or generation.endswith('\n'):
-            raise ReleaseInputError('%s: the tag.json of package %s has an invalid generationId %r.'
-                                    % (label, service['package'], generation))
+        problem = id_problem('generation', generation, 'the generationId in the tag.json of package %s' % service['package'])
+        if problem:
+            raise ReleaseInputError('%s: %s' % (label, problem))
         wanted = service.get('generation')
         if wanted not in (None, '') and to_text(wanted) != generation:
             raise ReleaseInputError('%s: the release expects generation %s but package %s is generation %s '
@@ -125,6 +126,8 @@ def module_args(args, release):
     """The apinode_release arguments with controller paths replaced by staging paths on the node."""
     out = copy.deepcopy(args)
     staging_dir = out.pop('staging_dir', None)
+    for controller_only in ('staging_owner', 'staging_group'):
+        out.pop(controller_only, None)
     for item in release:
         if item['kind'] == 'package':
             out['services'][item['index']].update(package=item['node_path'], tag=item['tag'])

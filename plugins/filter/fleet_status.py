@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: fleet_status
+short_description: One table of what every API node serves, with drift flagged
+version_added: 1.1.0
+author: dss.apinode contributors
+description:
+  - Builds the table that the C(dss.apinode.fleet_status) playbook prints, from the plans that
+    M(dss.apinode.apinode_release) computed in check mode on every node.
+  - A declared service drifts on a node when the node's plan has a stage or activate step for it: the
+    same comparison that C(dss.apinode.rolling_deploy) uses to decide what to change. Retention is not drift.
+  - A service that the release does not declare is compared with what most nodes serve.
+options:
+  _input:
+    description: C(hostvars).
+    type: dict
+    required: true
+  hosts:
+    description: The hosts of the table, in order.
+    type: list
+    elements: str
+    required: true
+  declared:
+    description: The release's services (C(apinode_deploy_services)), for the wanted column.
+    type: list
+    elements: dict
+    default: []
+  result:
+    description: The name of the registered M(dss.apinode.apinode_release) result on each host.
+    type: str
+    default: apinode_deploy_plan
+'''
+
+EXAMPLES = r'''
+- name: Build the fleet table
+  ansible.builtin.set_fact:
+    table: "{{ hostvars | dss.apinode.fleet_status(ansible_play_hosts_all | sort, apinode_deploy_services) }}"
+'''
+
+RETURN = r'''
+_value:
+  description: The table.
+  type: dict
+  contains:
+    lines:
+      description: The printed lines; per service a title line, then one line per host.
+      type: list
+      elements: str
+    drift:
+      description: Whether any node drifts or does not answer.
+      type: bool
+    services:
+      description: Per service id, per host, C(serves) (text) and C(problems) (list of sentences).
+      type: dict
+'''
+
+from ansible.errors import AnsibleFilterError
+
+DRIFT_PHASES = ('stage', 'activate')
+NOT_ANSWERING = 'NOT ANSWERING'
+
+
+def _serves(service):
+    if service is None:
+        return '-'
+    if not service.get('mapping'):
+        return 'no mapping'
+    return _short(service['mapping'])
+
+
+def _short(mapping):
+    if mapping.get('mode') == 'SINGLE_GENERATION' or len(mapping.get('entries') or []) == 1:
+        return str(mapping.get('generation') or mapping['entries'][0]['generation'])
+    return '%s (%s)' % (','.join('%s:%g' % (e['generation'], e['proba']) for e in mapping['entries']),
+                        mapping.get('strategy') or 'random')
+
+
+def _wanted(declared, values):
+    if declared is not None:
+        if declared.get('mapping'):
+            return '%s (%s)' % (','.join('%s:%g' % (e['generation'], float(e['proba'])) for e in declared['mapping']),
+                                declared.get('strategy') or 'random')
+        if declared.get('generation') not in (None, ''):
+            return str(declared['generation'])
+    counts = {}
+    for value in values:
+        counts[value] = counts.get(value, 0) + 1
+    return max(sorted(counts), key=lambda v: counts[v]) if counts else '-'
+
+
+def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan'):
+    declared = declared or []
+    if not isinstance(declared, list):
+        raise AnsibleFilterError('fleet_status: declared must be the list of the release services')
+    by_id = dict((d.get('id'), d) for d in declared if isinstance(d, dict))
+    plans = dict((h, (hostvars.get(h) or {}).get(result) or {}) for h in hosts)
+    ids = [d.get('id') for d in declared if isinstance(d, dict)]
+    for host in hosts:
+        for service in plans[host].get('node_services') or plans[host].get('services') or []:
+            if service.get('id') not in ids and service.get('exists', True):
+                ids.append(service['id'])
+    table = {}
+    lines = []
+    drift = False
+    for sid in ids:
+        rows = {}
+        for host in hosts:
+            plan = plans[host]
+            if plan.get('failed') or 'plan' not in plan:
+                rows[host] = dict(serves='-', problems=['%s: %s' % (NOT_ANSWERING, plan.get('msg') or 'no answer')])
+                continue
+            found = next((s for s in plan.get('node_services') or plan.get('services') or []
+                          if s.get('id') == sid and s.get('exists', True)), None)
+            problems = [step['sentence'] for step in plan['plan']
+                        if step.get('service') == sid and step.get('phase') in DRIFT_PHASES] if sid in by_id else []
+            rows[host] = dict(serves=_serves(found), problems=problems, found=found is not None)
+        wanted = _wanted(by_id.get(sid), [r['serves'] for r in rows.values() if r.get('found')])
+        if sid not in by_id:
+            for row in rows.values():
+                if row.get('found') is False:
+                    row['problems'] = ['service missing']
+                elif 'found' in row and row['serves'] != wanted:
+                    row['problems'] = ['other generation or mapping than most nodes (%s)' % wanted]
+        lines.append('service %s (wanted: %s)' % (sid, wanted))
+        for host in hosts:
+            row = rows[host]
+            row.pop('found', None)
+            drift = drift or bool(row['problems'])
+            lines.append('  %-16s %-36s %s' % (host, row['serves'], ('DRIFT: ' + '; '.join(row['problems'])) if row['problems'] else 'ok'))
+        table[sid] = rows
+    return dict(lines=lines or ['no service declared or found'], drift=drift, services=table)
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'fleet_status': fleet_status}
