@@ -93,11 +93,11 @@ class AdminAPI:
             self.connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=600)
         self.auth = "Basic " + base64.b64encode((key + ":").encode()).decode()
 
-    def call(self, method, path, params=None, body=None):
-        url = "/admin/api/" + path
+    def call(self, method, path, params=None, body=None, prefix="/admin/api/", authenticated=True):
+        url = prefix + path
         if params:
             url += "?" + urllib.parse.urlencode(params)
-        headers = {"Authorization": self.auth}
+        headers = {"Authorization": self.auth} if authenticated else {}
         data = None
         if body is not None:
             data = json.dumps(body).encode()
@@ -118,13 +118,48 @@ def _quote(value):
     return urllib.parse.quote(value, safe="")
 
 
+def _is_number(cell):
+    if isinstance(cell, bool):
+        return False
+    if isinstance(cell, (int, float)):
+        return True
+    try:
+        value = float(cell)
+    except (TypeError, ValueError):
+        return False
+    return value == value and value not in (float("inf"), float("-inf"))
+
+
+def _decimal_align(cells):
+    """Numbers aligned on their decimal point, as tabulate's default numalign="decimal" does."""
+    def after_point(text):
+        return len(text) - text.rfind(".") - 1 if "." in text else -1
+    decimals = [after_point(c) for c in cells]
+    most = max(decimals) if decimals else -1
+    return [c + " " * (most - d) for c, d in zip(cells, decimals)]
+
+
 def print_table(headers, rows, no_header=False):
-    rows = [[str(cell) for cell in row] for row in rows]
-    widths = [max([len(h)] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    """A table like the real CLI's (tabulate "simple": header, a rule of dashes, rows; "plain" without
+    the header): columns two spaces apart, at least two wider than their header, text left-aligned,
+    numbers right-aligned on the decimal point, floats printed with %g."""
+    numeric = [bool(rows) and all(_is_number(row[i]) for row in rows) for i in range(len(headers))]
+    columns = []
+    for i in range(len(headers)):
+        cells = [("%g" % row[i]) if isinstance(row[i], float) else str(row[i]) for row in rows]
+        if numeric[i]:
+            cells = _decimal_align(cells)
+        columns.append(cells)
+    widths = [max([0 if no_header else len(h) + 2] + [len(c) for c in cells]) for h, cells in zip(headers, columns)]
+
+    def line(cells):
+        return "  ".join(c.rjust(w) if num else c.ljust(w) for c, w, num in zip(cells, widths, numeric))
+
     if not no_header:
-        print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
-    for row in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print(line(headers))
+        print("  ".join("-" * w for w in widths))
+    for index in range(len(rows)):
+        print(line([cells[index] for cells in columns]))
 
 
 def _format_date(ms):
@@ -160,19 +195,19 @@ def service_list_generations(api, args):
     gens = api.call("GET", "services/%s/generations" % _quote(args.service))["generations"]
     print_table(["Gen. Tag", "Created", "Mounted", "Mapped %"],
                 [[g["generationId"], _format_date(g.get("createdOn")), g.get("mounted", False),
-                  "%g" % (g.get("mapped", 0) * 100)] for g in gens], args.no_header)
+                  float(g.get("mapped", 0)) * 100] for g in gens], args.no_header)
 
 
 def service_import_generation(api, args):
-    archive = os.path.abspath(args.archive)
-    print("Importing service generation for service=%s from file=%s" % (args.service, archive))
+    # The message echoes the argument as typed; only the REST call needs the absolute path.
+    print("Importing service generation for service=%s from file=%s" % (args.service, args.archive))
     api.call("POST", "services/%s/generations/actions/importFromArchive" % _quote(args.service),
-             params={"filePath": archive})
+             params={"filePath": os.path.abspath(args.archive)})
     print("OK")
 
 
 def service_preload_generation(api, args):
-    print("Preloading generation %s for service %s" % (args.generation, args.service))
+    print("Preloading service generation %s for service=%s" % (args.generation, args.service))
     api.call("POST", "services/%s/generations/%s/preload" % (_quote(args.service), _quote(args.generation)))
     print("OK")
 
@@ -216,7 +251,8 @@ def admin_keys_list(api, args):
     if args.output == "json":
         _json_out(keys)
     else:
-        print_table(["Key", "Label"], [[k.get("key", ""), k.get("label") or ""] for k in keys], args.no_header)
+        # A hashed-keys node lists no secret: "-" like a key without label.
+        print_table(["Key", "Label"], [[k.get("key", "-"), k.get("label", "-")] for k in keys], args.no_header)
 
 
 def admin_key_create(api, args):
@@ -251,6 +287,39 @@ def metrics_get(api, args):
     _json_out(api.call("GET", "metrics"))
 
 
+def predict(api, args):
+    """Like the real CLI: no API key (public services only), every feature value a list of strings."""
+    features = {}
+    for argument in args.features:
+        chunks = argument.split("=")
+        features[chunks[0]] = chunks[1:]
+    body = {"features": features}
+    dispatch = {}
+    if args.forced_generation:
+        dispatch["forcedGeneration"] = args.forced_generation
+    if args.dispatch_key:
+        dispatch["dispatchKey"] = args.dispatch_key
+    if dispatch:
+        body["dispatch"] = dispatch
+    _json_out(api.call("POST", "%s/%s/predict" % (_quote(args.service), _quote(args.endpoint)), body=body,
+                       prefix="/public/api/v1/", authenticated=False))
+
+
+def services_clean(api, args):
+    """Delete the disabled services (arguments and output INFERRED; a start-aborted service, which is
+    enabled but failed to start, is kept)."""
+    for service in api.call("GET", "services"):
+        if not service.get("enabled") and not service.get("startAbortedReason"):
+            print("Deleting disabled service %s" % service["serviceId"])
+            api.call("DELETE", "services/%s" % _quote(service["serviceId"]))
+    print("OK")
+
+
+def clean_code_env_cache(api, args):
+    """Delete the cached code envs no generation uses (INFERRED: the node-wide DELETE cached-code-envs)."""
+    _json_out(api.call("DELETE", "cached-code-envs"))
+
+
 COMMANDS = {
     "services-list": (services_list, "List services", ["no_header"]),
     "service-create": (service_create, "Create a service", ["service"]),
@@ -273,6 +342,11 @@ COMMANDS = {
                          ["label", "description", "output", "no_header"]),
     "admin-key-delete": (admin_key_delete, "Delete an admin API key", ["key", "output"]),
     "metrics-get": (metrics_get, "Dump the node's metrics as JSON", []),
+    "predict": (predict, "Query a prediction endpoint of a public service (features as name=value)",
+                ["forced_generation", "dispatch_key", "service", "endpoint", "features"]),
+    "services-clean": (services_clean, "Delete disabled services", []),
+    # Hidden from -h, like the real tool's double-underscore command.
+    "__clean-code-env-cache": (clean_code_env_cache, None, []),
 }
 
 
@@ -282,10 +356,19 @@ def build_parser():
     parser.add_argument("--data-dir", required=True, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (func, help_text, arguments) in COMMANDS.items():
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        if help_text is None:
+            p = sub.add_parser(name)
+        else:
+            p = sub.add_parser(name, help=help_text, description=help_text)
         for argument in arguments:
-            if argument in ("service", "generation", "archive", "key"):
+            if argument in ("service", "generation", "archive", "key", "endpoint"):
                 p.add_argument(argument)
+            elif argument == "features":
+                p.add_argument("features", nargs="*", metavar="name=value", help="a feature value")
+            elif argument == "forced_generation":
+                p.add_argument("--forced-generation", help="generation that must answer")
+            elif argument == "dispatch_key":
+                p.add_argument("--dispatch-key", help="dispatch key of a HASH_BASED mapping")
             elif argument == "no_header":
                 p.add_argument("--no-header", action="store_true", help="do not print the header line")
             elif argument == "output":
@@ -300,7 +383,7 @@ def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        print("Missing subcommand, use -h for help", file=sys.stderr)
+        print("Missing subcommand, use -h for help")
         return 1
     data_dir = os.path.abspath(args.data_dir)
     try:

@@ -12,13 +12,20 @@ import time
 
 KEY_ALPHABET = string.ascii_letters + string.digits
 
-# Default server.json, like a fresh install (auditLog as installed by the 9.0.5 installer).
+# Default server.json, like a fresh install: auditLog as installed by the 9.0.5 installer, and the
+# code env settings the documentation tells API node admins to edit there.
 DEFAULT_SERVER_CONFIG = {
     "auditLog": {
         "logAuthFailures": True,
         "logQueries": True,
         "settings": {"targets": [{"type": "LOG4J", "appendTopicToLogger": True,
                                   "topicsFiltering": "ALL", "routingKeysFiltering": "ALL"}]},
+    },
+    "codeEnvsSettings": {
+        "pipInstallExtraOptions": [],
+        "preventOverrideFromImportedEnvs": False,
+        "condaInstallExtraOptions": [],
+        "condaCreateExtraOptions": [],
     },
 }
 

@@ -35,7 +35,8 @@ def _query_key(headers):
         except (ValueError, UnicodeDecodeError):
             return ""
     if scheme.lower() == "bearer":
-        # INFERRED: the simulator accepts a query key as bearer token (no JWT validation).
+        # The documented way to send a service's API key ("Authorization: Bearer <key>"); JWTs are
+        # not validated by the simulator.
         return value.strip()
     return ""
 
@@ -89,7 +90,13 @@ def _answer(action, generation_id, endpoint_id, body):
             results.append(scoring.predict(generation_id, endpoint_id, _features(item)))
         return {"results": results}
     if action == "forecast":
-        return {"results": [scoring.forecast(generation_id, endpoint_id, item) for item in _items(body)]}
+        items = _items(body)
+        if not all(isinstance(item, dict) for item in items):
+            raise malformed("ForecastRequest")
+        try:
+            return {"results": scoring.forecast(generation_id, endpoint_id, items)}
+        except ValueError as exc:
+            raise bad_request("Cannot forecast: %s" % exc)
     if action == "run":
         return {"response": scoring.run(generation_id, endpoint_id, body)}
     if action in ("lookup", "lookup-simple"):

@@ -4,8 +4,11 @@ import json
 import os
 import string
 import subprocess
+import urllib.parse
 
 import pytest
+
+from apinode_sim import scoring
 
 
 def admin(node, *args, stdin=None, check=True):
@@ -92,7 +95,102 @@ def test_metrics_get_prints_json(node):
 
 def test_missing_subcommand(node):
     result = admin(node, check=False)
-    assert result.returncode == 1 and "Missing subcommand" in result.stderr
+    # The real CLI prints this on stdout.
+    assert (result.returncode, result.stdout, result.stderr) == (1, "Missing subcommand, use -h for help\n", "")
+
+
+def test_tables_have_a_rule_line_and_right_aligned_numbers(node, artefacts):
+    admin(node, "service-create", "tab_svc")
+    admin(node, "service-import-generation", "tab_svc", artefacts["by_name"]["churn_v1"]["path"])
+    admin(node, "service-import-generation", "tab_svc", artefacts["by_name"]["churn_v2"]["path"])
+    mapping = json.dumps({"entries": [{"generation": "v1", "proba": 0.25}, {"generation": "v2", "proba": 0.75}]})
+    admin(node, "service-set-mapping", "tab_svc", stdin=mapping)
+    lines = admin(node, "service-list-generations", "tab_svc").stdout.splitlines()
+    # tabulate "simple": header, dashes as wide as each column (at least header + 2), two spaces apart.
+    assert lines[0].startswith("Gen. Tag    Created  ")
+    assert lines[1] == "----------  -------------------  ---------  ----------"
+    assert lines[0].endswith("  Mapped %")  # the numeric column's header is right-aligned too
+    assert [line[-10:] for line in lines[2:]] == ["        25", "        75"]
+    plain = admin(node, "service-list-generations", "tab_svc", "--no-header").stdout.splitlines()
+    assert [line.split()[0] for line in plain] == ["v1", "v2"] and not any(set(l) == {"-", " "} for l in plain)
+    services = admin(node, "services-list").stdout.splitlines()
+    assert services[0].split() == ["Service", "Enabled", "Error"]
+    assert set(services[1]) == {"-", " "}
+    admin(node, "service-delete", "tab_svc")
+
+
+def test_key_without_label_shows_a_dash(node):
+    created = node.admin_client().auth().add_key()
+    rows = [line.split() for line in admin(node, "admin-keys-list").stdout.splitlines()[2:]]
+    assert [created["key"], "-"] in rows
+    node.admin_client().auth().delete_key(created["key"])
+
+
+def test_messages_like_the_real_cli(node, artefacts, tmp_path):
+    admin(node, "service-create", "msg_svc")
+    relative = os.path.relpath(artefacts["by_name"]["churn_v1"]["path"], str(tmp_path))
+    result = subprocess.run([os.path.join(node.data_dir, "bin", "apinode-admin"), "service-import-generation",
+                             "msg_svc", relative], capture_output=True, text=True, cwd=str(tmp_path), timeout=60,
+                            check=True)
+    # The argument is echoed as typed; the node still gets the absolute path.
+    assert result.stdout.splitlines() == ["Importing service generation for service=msg_svc from file=%s" % relative,
+                                          "OK"]
+    assert [r["query"] for r in node.requests() if r["path"].endswith("/importFromArchive")][-1] == \
+        "filePath=" + urllib.parse.quote_plus(artefacts["by_name"]["churn_v1"]["path"])
+    assert admin(node, "service-preload-generation", "msg_svc", "v1").stdout.splitlines() == \
+        ["Preloading service generation v1 for service=msg_svc", "OK"]
+    admin(node, "service-delete", "msg_svc")
+
+
+def test_predict(node, artefacts):
+    admin(node, "service-create", "pred_svc")
+    admin(node, "service-import-generation", "pred_svc", artefacts["by_name"]["churn_v1"]["path"])
+    admin(node, "service-import-generation", "pred_svc", artefacts["by_name"]["churn_v2"]["path"])
+    admin(node, "service-switch-to-newest", "pred_svc")
+    admin(node, "service-preload-generation", "pred_svc", "v1")
+    node.clear_requests()
+    answer = json.loads(admin(node, "predict", "pred_svc", "predict", "age=42", "plan=gold").stdout)
+    # Like the real CLI: every value is a list of strings, and no API key is sent.
+    assert answer["result"] == scoring.predict("v2", "predict", {"age": ["42"], "plan": ["gold"]})
+    assert answer["apiContext"]["serviceGeneration"] == "v2"
+    forced = json.loads(admin(node, "predict", "--forced-generation", "v1", "pred_svc", "predict", "age=42").stdout)
+    assert forced["apiContext"]["serviceGeneration"] == "v1"
+    assert [(r["method"], r["path"]) for r in node.requests()] == [
+        ("POST", "/public/api/v1/pred_svc/predict/predict")] * 2
+    admin(node, "service-delete", "pred_svc")
+
+
+def test_predict_on_a_private_service_fails(node, artefacts):
+    admin(node, "service-create", "priv_svc")
+    admin(node, "service-import-generation", "priv_svc", artefacts["by_name"]["secured_v1"]["path"])
+    admin(node, "service-switch-to-newest", "priv_svc")
+    result = admin(node, "predict", "priv_svc", "predict", "a=1", check=False)
+    assert result.returncode == 1 and "API Key not provided" in result.stderr
+    admin(node, "service-delete", "priv_svc")
+
+
+def test_services_clean_deletes_disabled_services_only(node, artefacts):
+    for service in ("clean_off", "clean_on"):
+        admin(node, "service-create", service)
+        admin(node, "service-import-generation", service, artefacts["by_name"]["churn_v1"]["path"])
+        admin(node, "service-import-generation", service, artefacts["by_name"]["churn_v2"]["path"])
+    admin(node, "service-switch-to-generation", "clean_on", "v1")
+    out = admin(node, "services-clean").stdout.splitlines()
+    assert "Deleting disabled service clean_off" in out and out[-1] == "OK"
+    remaining = {s["serviceId"] for s in node.admin_client().list_services()}
+    assert "clean_off" not in remaining and "clean_on" in remaining
+    # The unmapped generation of an enabled service is left alone.
+    assert {g["generationId"] for g in node.admin_client().service("clean_on").list_generations()} == {"v1", "v2"}
+    admin(node, "service-delete", "clean_on")
+
+
+def test_clean_code_env_cache(node):
+    node.clear_requests()
+    answer = json.loads(admin(node, "__clean-code-env-cache").stdout)
+    assert set(answer) == {"deletedCodeEnvs", "keptCodeEnvs"}
+    assert [(r["method"], r["path"]) for r in node.requests()] == [("DELETE", "/admin/api/cached-code-envs")]
+    assert "__clean-code-env-cache" not in admin(node, "-h").stdout
+    assert "services-clean" in admin(node, "-h").stdout and "predict" in admin(node, "-h").stdout
 
 
 def test_node_not_running(tmp_path):

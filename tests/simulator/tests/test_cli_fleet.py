@@ -9,6 +9,7 @@ import sys
 import urllib.request
 
 import pytest
+import requests
 
 from apinode_sim import fleet
 from apinode_sim.testing import package_env
@@ -33,6 +34,12 @@ def test_init_creates_a_data_dir_and_is_idempotent(tmp_path):
     for sub in ("config/adminkeys.json", "config/server.json", "services", "run", "bin/apinode-admin"):
         assert os.path.exists(tmp_path / "n" / sub), sub
     assert os.access(tmp_path / "n" / "bin" / "apinode-admin", os.X_OK)
+    with open(tmp_path / "n" / "config" / "server.json") as handle:
+        server = json.load(handle)
+    # Like a fresh install: the audit log and the code env settings admins edit there.
+    assert server["codeEnvsSettings"] == {"pipInstallExtraOptions": [], "preventOverrideFromImportedEnvs": False,
+                                          "condaInstallExtraOptions": [], "condaCreateExtraOptions": []}
+    assert server["auditLog"]["logQueries"] is True
     again = json.loads(sim("init", tmp_path / "n").stdout)
     assert again["key"] == first["key"]
     given = json.loads(sim("init", tmp_path / "m", "--admin-key", "K" * 32).stdout)
@@ -79,6 +86,28 @@ def test_up_with_base_port_and_restart_keeps_the_port(tmp_path):
     try:
         nodes = json.loads(sim("up", "--nodes", 1, "--root", root, "--base-port", base).stdout)["nodes"]
         assert nodes[0]["port"] == base and nodes[0]["url"] == "http://127.0.0.1:%d" % base
+    finally:
+        sim("down", "--root", root, "--grace", 1, check=False)
+
+
+def test_up_passes_key_and_version_options_to_every_node(tmp_path):
+    root = tmp_path / "fleet"
+    try:
+        nodes = json.loads(sim("up", "--nodes", 1, "--root", root, "--hashed-keys", "--key-expiry-unit", "ms",
+                               "--dss-version", "13.3.1").stdout)["nodes"]
+        url, key = nodes[0]["url"], nodes[0]["admin_key"]
+        session = requests.Session()
+        session.auth = (key, "")
+        listed = session.get(url + "/admin/api/keys", timeout=10)
+        assert listed.headers["DSS-Version"] == "13.3.1"
+        assert listed.json() and all("key" not in k for k in listed.json())  # hashed keys
+        created = session.post(url + "/admin/api/keys", json={"label": "x", "expiry": 1234}, timeout=10).json()
+        assert created["expiresOn"] == 1234  # ms: an absolute date
+        assert session.delete(url + "/admin/api/keys/%s/key" % created["id"], timeout=10).status_code == 200
+        refused = sim("up", "--nodes", 1, "--root", tmp_path / "old", "--hashed-keys", "--dss-version", "12.0.0",
+                      check=False)
+        assert refused.returncode == 1 and "hashed keys need DSS 13.1.0" in refused.stderr
+        assert not os.path.exists(tmp_path / "old")
     finally:
         sim("down", "--root", root, "--grace", 1, check=False)
 

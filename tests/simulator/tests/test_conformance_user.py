@@ -88,8 +88,25 @@ def test_predict_effects(deployed):
 
 @covers("APINodeClient.forecast")
 def test_forecast(deployed):
-    answer = deployed.user_client("churn").forecast("predict", [{"date": "2024-01-01", "target": 1.0}])
-    assert len(answer["results"]) == 1
+    history = [{"date": "2015-01-04T00:00:00.000Z", "timeseries_id": "A", "target": 10.0},
+               {"date": "2015-01-04T00:00:00.000Z", "timeseries_id": "B", "target": 4.5},
+               {"date": "2015-01-05T00:00:00.000Z", "timeseries_id": "A", "target": 2.0},
+               {"date": "2015-01-05T00:00:00.000Z", "timeseries_id": "B", "target": 1.3}]
+    answer = deployed.user_client("churn").forecast("predict", history, forced_generation="v2")
+    results = answer["results"]
+    # One result per forecast step per time series, with the documented scalar shape.
+    assert len(results) == scoring.FORECAST_HORIZON * 2
+    assert [r["timeseriesIdentifier"] for r in results[:2]] == [{"timeseries_id": "A"}, {"timeseries_id": "B"}]
+    assert [r["time"] for r in results[::2]] == ["2015-01-06T00:00:00.000000Z", "2015-01-07T00:00:00.000000Z",
+                                                 "2015-01-08T00:00:00.000000Z"]
+    for result in results:
+        assert set(result) == {"forecast", "quantiles", "quantilesValues", "time", "timeseriesIdentifier", "ignored"}
+        assert isinstance(result["forecast"], float) and result["ignored"] is False
+        assert result["quantiles"] == [0.0001, 0.5, 0.9999]
+        low, median, high = result["quantilesValues"]
+        assert low <= median == result["forecast"] <= high
+    assert results == scoring.forecast("v2", "predict", history)
+    assert answer["apiContext"]["serviceGeneration"] == "v2"
 
 
 @covers("APINodeClient.run_function")

@@ -116,6 +116,29 @@ def test_clean_unused_services_and_generations(sim, packages):
     assert list(sim.generations("live")) == ["v2"]
 
 
+@pytest.mark.parametrize("pool, rule", [
+    ({"floor": 0}, "pool.floor must be a positive integer (got 0)"),
+    ({"cruise": 2.5}, "pool.cruise must be a positive integer (got 2.5)"),
+    ({"ceil": "8"}, "pool.ceil must be a positive integer (got '8')"),
+    ({"floor": 3, "cruise": 2, "ceil": 8}, "the pool needs 1 <= floor <= cruise <= ceil (got floor=3, cruise=2, ceil=8)"),
+    ({"floor": 1, "cruise": 4, "ceil": 3}, "the pool needs 1 <= floor <= cruise <= ceil (got floor=1, cruise=4, ceil=3)"),
+    ({"ceil": 1}, "the pool needs 1 <= floor <= cruise <= ceil (got floor=1, cruise=2, ceil=1)"),  # default cruise
+])
+def test_endpoint_tuning_is_validated(sim, pool, rule):
+    sim.create("svc")
+    response = sim.admin("POST", "services/svc/endpoints/ep1/settings", json={"pool": pool})
+    assert_java_error(response, 400, message="Invalid endpoint tuning: " + rule)
+    assert not os.path.exists(os.path.join(sim.data_dir, "config", "services", "svc", "ep1.json"))
+
+
+def test_endpoint_tuning_edge_values_are_accepted(sim):
+    sim.create("svc")
+    for pool in ({"floor": 1, "cruise": 1, "ceil": 1}, {"floor": 4, "cruise": 4, "ceil": 4, "queue": 0}, {}):
+        response = sim.admin("POST", "services/svc/endpoints/ep1/settings", json={"pool": pool})
+        assert response.json() == {"ok": True}, response.text
+    assert sim.admin("POST", "services/svc/endpoints/ep1/settings", json={"sql": {"x": 1}}).json() == {"ok": True}
+
+
 def test_settings_endpoints(sim):
     sim.create("svc")
     settings = {"pool": {"floor": 1, "ceil": 4, "cruise": 2, "queue": 16, "timeout": 10000}}

@@ -54,6 +54,19 @@ def test_every_endpoint_kind(live):
     assert live.user("GET", "ping").json() == {}
 
 
+def test_forecast_groups_series_and_needs_a_date(live):
+    history = [{"day": "2024-03-01", "store": "s1", "region": "eu", "sales": 5},
+               {"day": "2024-03-08", "store": "s1", "region": "eu", "sales": 7}]
+    results = live.user("POST", "svc/pred/forecast", json={"items": history}).json()["results"]
+    assert [r["time"] for r in results] == ["2024-03-15T00:00:00.000000Z", "2024-03-22T00:00:00.000000Z",
+                                            "2024-03-29T00:00:00.000000Z"]
+    assert all(r["timeseriesIdentifier"] == {"store": "s1", "region": "eu"} for r in results)
+    assert live.user("POST", "svc/pred/forecast", json={"items": []}).json()["results"] == []
+    assert_java_error(live.user("POST", "svc/pred/forecast", json={"items": [{"a": 1}]}), 400,
+                      message="Cannot forecast: no time column: forecast records need a date (ISO 8601 string) column")
+    assert_java_error(live.user("POST", "svc/pred/forecast", json={"items": [1]}), 400)
+
+
 def test_user_errors(live):
     assert_java_error(live.user("POST", "svc/pred/predict", json={}), 400, message="'features' is required")
     assert_java_error(live.user("POST", "svc/pred/predict-multi", json={}), 400, message="'items' is required")

@@ -80,3 +80,17 @@ def test_fleet_nodes_file_and_all_keys(tmp_path):
     for node, pid in zip(fleet, pids):
         assert not node.running
         assert not os.path.exists("/proc/%d/status" % pid) or "zombie" not in open("/proc/%d/status" % pid).read()
+
+
+def test_sim_fleet_with_hashed_keys(tmp_path):
+    with SimFleet(tmp_path / "fleet", nodes=1, hashed_keys=True) as fleet:
+        node = fleet.nodes[0]
+        auth = node.admin_client().auth()
+        created = auth.add_key(label="hashed", expiry=7)
+        assert created["expiresOn"] == created["createdOn"] + 7 * 24 * 3600 * 1000  # default unit: days
+        listed = auth.list_keys()
+        assert all("key" not in k for k in listed) and created["id"] in {k["id"] for k in listed}
+        # The data dir keeps the secrets, so leak checks still see every key.
+        assert {node.admin_key, created["key"]} <= fleet.all_keys()
+        auth.delete_key_by_id(created["id"])
+        assert created["id"] not in {k.get("id") for k in auth.list_keys()}
