@@ -345,7 +345,7 @@ class ServiceRun(object):
         if wanted is None:
             return None
         for entry in wanted['entries']:
-            validate_generation_id(self.module, entry['generation'])
+            validate_generation_id(self.module, entry['generation'], 'generation' if p['generation'] is not None else 'mapping')
         found = _mapping.problems(wanted)
         if found:
             self.module.fail_json(msg='Invalid mapping for service %s: %s.' % (self.name, '; '.join(found)))

@@ -92,3 +92,10 @@ def test_a_folder_is_not_a_package(tmp_path):
 def test_options_are_refused(tmp_path):
     with pytest.raises(AnsibleLookupError, match='takes no options, got rstrip'):
         LookupModule(loader=DataLoader()).run([package(tmp_path / 'a.zip', TAG_A)], variables={}, rstrip=True)
+
+
+def test_a_package_with_a_member_leaving_its_folder_is_refused(tmp_path):
+    evil = write_zip(tmp_path / 'evil.zip', {'tag.json': json.dumps(TAG_A), '../../x.txt': 'owned'})
+    with pytest.raises(AnsibleLookupError) as info:
+        run([evil])
+    assert "has an unsafe member '../../x.txt'" in str(info.value) and 'evil.zip' in str(info.value)
