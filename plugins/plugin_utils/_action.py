@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The controller side of every dss.apinode module (routed in meta/runtime.yml).
+"""The controller side of every dss.apinode module: each ``plugins/action/<module>.py`` is this class.
 
 - Connection options are resolved on the controller: the task's arguments (``module_defaults``
   already merged in by Ansible), then the controller's ``DATAIKU_APINODE_*`` variables, which is
@@ -62,13 +62,13 @@ def run_id():
     return '%s:%d:%s' % (socket.gethostname(), pid, started)
 
 
-class ActionModule(ActionBase):
+class ApiNodeAction(ActionBase):
 
     # Only apinode_release transfers files, and only when something is missing on the node.
     TRANSFERS_FILES = False
 
     def run(self, tmp=None, task_vars=None):
-        result = super(ActionModule, self).run(tmp, task_vars)
+        result = super(ApiNodeAction, self).run(tmp, task_vars)
         del tmp  # the remote tmp dir is the connection's own (ansible-core >= 2.10)
         module = self._module_name()
         wrap_async = self._task.async_val and not self._connection.has_native_async
@@ -88,10 +88,8 @@ class ActionModule(ActionBase):
         return result
 
     def _module_name(self):
-        """The module the task names (the routed action plugin's own name is this file's)."""
-        context = self._shared_loader_obj.module_loader.find_plugin_with_context(
-            self._task.action, collection_list=self._task.collections)
-        return context.resolved_fqcn if context.resolved else self._task.action
+        """The module of the same name as this action plugin, fully qualified."""
+        return self._task.resolved_action or self._task.action
 
     # -- apinode_release ------------------------------------------------------------------------------
     def _prepare_release(self, args, task_vars):
