@@ -1,0 +1,67 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""fleet_status: the fleet table built from each node's release plan."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.dss.apinode.plugins.filter.fleet_status import fleet_status
+
+
+def single(generation):
+    return {'mode': 'SINGLE_GENERATION', 'generation': generation, 'entries': [{'generation': generation, 'proba': 1.0}],
+            'strategy': 'random'}
+
+
+def plan(services, steps=()):
+    return {'apinode_deploy_plan': {'plan': list(steps), 'node_services': services, 'changed': bool(steps)}}
+
+
+def svc(sid, generation, enabled=True):
+    return {'id': sid, 'exists': True, 'enabled': enabled, 'mapping': single(generation) if generation else None}
+
+
+def row(table, host):
+    return next(line for line in table['lines'] if line.split()[0] == host)
+
+
+def test_declared_service_drifts_exactly_where_the_plan_would_change_it():
+    hostvars = {
+        'node1': plan([svc('churn', 'v1')]),
+        'node2': plan([svc('churn', 'v1', enabled=False)],
+                      [{'phase': 'activate', 'service': 'churn', 'sentence': 'service churn is disabled, the release wants it enabled'}]),
+        'node3': plan([svc('churn', 'v1')],
+                      [{'phase': 'retain', 'service': 'churn', 'sentence': 'generation v0 is beyond retention'}]),
+    }
+    table = fleet_status(hostvars, ['node1', 'node2', 'node3'], [{'id': 'churn', 'generation': 'v1'}])
+    assert table['lines'][0] == 'service churn (wanted: v1)'
+    assert row(table, 'node1').endswith(' ok')
+    assert 'DRIFT: service churn is disabled' in row(table, 'node2')
+    assert row(table, 'node3').endswith(' ok'), 'retention is not drift'
+    assert table['drift'] is True
+
+
+def test_undeclared_services_are_compared_with_most_nodes_and_missing_ones_named():
+    hostvars = {'node1': plan([svc('fraud', 'v3')]), 'node2': plan([svc('fraud', 'v3')]),
+                'node3': plan([svc('fraud', 'v2')]), 'node4': plan([])}
+    table = fleet_status(hostvars, ['node1', 'node2', 'node3', 'node4'])
+    assert table['lines'][0] == 'service fraud (wanted: v3)'
+    assert 'other generation or mapping than most nodes (v3)' in row(table, 'node3')
+    assert 'service missing' in row(table, 'node4')
+
+
+def test_a_node_that_does_not_answer_is_a_row_with_the_whole_reason():
+    reason = 'Cannot reach the API node: GET http://node2:12000/admin/api/services: connection refused by node2:12000'
+    hostvars = {'node1': plan([svc('churn', 'v1')]), 'node2': {'apinode_deploy_plan': {'failed': True, 'msg': reason}}}
+    table = fleet_status(hostvars, ['node1', 'node2'], [{'id': 'churn', 'generation': 'v1'}])
+    assert row(table, 'node2').endswith('NOT ANSWERING: ' + reason)
+    assert table['services']['churn']['node2']['problems'] == ['NOT ANSWERING: ' + reason]
+
+
+def test_nothing_declared_nor_found():
+    assert fleet_status({'node1': plan([])}, ['node1']) == {'lines': ['no service declared or found'], 'drift': False,
+                                                             'services': {}}
