@@ -1,0 +1,521 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apinode_release
+short_description: Bring one Dataiku DSS API node to a release - plan, stage, activate, retain, roll back
+version_added: 0.2.0
+author: dss.apinode contributors (@dss-apinode)
+description:
+  - A I(release) is what one API node should serve - its services (each with a package, a generation or a
+    mapping, a strategy, enabled or not), the exported code envs and model archives they need, and how many
+    generations to keep.
+  - The module reads the node once (the services, the generations of the release's services, and the import
+    markers of the caches), compares it with the release and builds a I(plan) - the ordered admin calls, each
+    with a sentence naming the difference. A node whose plan is empty already serves the release and is only read.
+  - Check mode returns the plan and sends no write, so a preflight, a drift report and the deploy itself
+    always agree.
+  - O(phase) chooses what is applied - V(stage) (import code envs and models into the caches, create missing
+    services, import and preload generations; traffic untouched), V(activate) (switch each service to its
+    explicit generation or mapping, enable or disable it, then run its smoke tests), V(retain) (delete the
+    generations beyond retention), V(rollback) (put back exactly what O(previous) records), or V(all)
+    (stage, activate, retain).
+  - Each phase is computed from the release and the node alone, so a stage run and an activate run can be days
+    apart. The generation a service switches to, when none is given, is the C(generationId) of its package's
+    C(tag.json).
+  - Meant to be called through the collection's action plugin, which finds the artefacts on the controller,
+    reads their tags and fingerprints there and copies them to a staging path on the node; every path option
+    here is a path on the node.
+extends_documentation_fragment:
+  - dss.apinode.connection
+  - dss.apinode.attributes
+attributes:
+  check_mode:
+    description: Can run in check_mode and return the plan without modifying the node.
+    support: full
+  diff_mode:
+    description: Returns each release service before and after (enabled, mapping, generation ids) in diff mode.
+    support: full
+  idempotent:
+    description: A second run with the same options finds nothing to do and reports C(changed=false).
+    support: full
+options:
+  phase:
+    description:
+      - Which steps of the plan to apply.
+      - V(activate) refuses a service whose package is not imported yet (run V(stage) first).
+      - V(rollback) needs O(previous).
+    type: str
+    choices: [stage, activate, retain, rollback, all]
+    default: all
+  services:
+    description:
+      - The services of the release. Services of the node that are not listed are left alone.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      id:
+        description: Service id.
+        type: str
+        required: true
+      package:
+        description:
+          - Path on the node of the service's package (the zip made by "Prepare package"), imported unless its
+            generation is on the node already.
+          - Leave it out when the generation is expected on the node already (with O(services[].generation) or
+            O(services[].mapping)).
+        type: path
+      tag:
+        description:
+          - The package's C(tag.json), as read on the controller. Required with O(services[].package).
+          - A generation of the same id on the node must have the same C(createdOn), otherwise the plan fails
+            (it comes from another package and is never replaced silently).
+          - Before the import, the C(tag.json) of the staged package is read on the node and must match.
+        type: dict
+      generation:
+        description:
+          - The generation to serve. Defaults to the C(generationId) of O(services[].tag).
+          - With a package it must equal that C(generationId).
+        type: str
+      mapping:
+        description:
+          - Share the traffic between several generations (canary, A/B). The probabilities must sum to 1.
+          - The order of the entries does not matter.
+        type: list
+        elements: dict
+        suboptions:
+          generation:
+            description: Generation id.
+            type: str
+            required: true
+          proba:
+            description: Share of the traffic, greater than 0 and at most 1.
+            type: float
+            required: true
+      strategy:
+        description: How the node picks a generation of O(services[].mapping) for each query.
+        type: str
+        choices: [random, hash_based]
+      enabled:
+        description:
+          - Whether the service serves traffic. A disabled service is created and staged, but not switched.
+        type: bool
+        default: true
+      smoke_tests:
+        description:
+          - Predictions sent through the user API (C(/public/api/v1/<service>/<endpoint>/predict)) right after the
+            switch, forced to one generation. A test passes on HTTP 200 when C(apiContext.serviceGeneration) is
+            that generation and, if set, the prediction is O(services[].smoke_tests[].expected_prediction).
+          - Run only for the services this call switched, after the switches of the node.
+        type: list
+        elements: dict
+        default: []
+        suboptions:
+          endpoint:
+            description: Endpoint id.
+            type: str
+            required: true
+          features:
+            description: The features of the record to score.
+            type: dict
+            required: true
+          generation:
+            description: Generation forced for the test. Defaults to the service's generation (or its package's).
+            type: str
+          api_key:
+            description: User API key of the service (HTTP Basic); not the admin key. Never logged or returned.
+            type: str
+          expected_prediction:
+            description: The prediction the test expects.
+            type: raw
+  code_envs:
+    description: Exported code env folders on the node, imported into the code-env cache unless already imported.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Path of the exported code env folder on the node.
+        type: path
+        required: true
+      fingerprint:
+        description: sha256 content fingerprint of the folder (C(sha256:<hex>)), computed on the controller.
+        type: str
+        required: true
+      language:
+        description: Language of the code env.
+        type: str
+        choices: [python, R]
+        default: python
+  models:
+    description: Model archives on the node, imported into the model cache unless already imported.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      path:
+        description: Path of the model archive on the node.
+        type: path
+        required: true
+      fingerprint:
+        description: sha256 content fingerprint of the archive, computed on the controller.
+        type: str
+        required: true
+  staging_dir:
+    description:
+      - Folder on the node where the action plugin copies the artefacts given as controller paths, each under a
+        path of its own - C(packages/<service>/<generation>/), C(code-envs/<fingerprint>/), C(models/<fingerprint>/).
+      - Also the default home of O(cache_state_dir) (C(<staging_dir>/.apinode-cache)) and of the O(lock) folder.
+      - Read by the action plugin on the controller; the module itself ignores it.
+    type: path
+  cache_state_dir:
+    description:
+      - Folder on the node of the import markers, shared with M(dss.apinode.apinode_cache) (same files, same
+        records). Defaults to a C(.apinode-cache) folder beside each artefact.
+    type: path
+  preload:
+    description: Load each service's new generation in memory during V(stage), before the switch.
+    type: bool
+    default: true
+  keep_generations:
+    description:
+      - Generations kept per release service by V(retain) - the newest N (by C(createdOn)), plus every generation
+        that is mapped, named in the release, in the current mapping or in O(previous).
+    type: int
+    default: 3
+  previous:
+    description:
+      - The RV(previous) list returned by an earlier V(activate) or V(all). V(rollback) puts it back exactly;
+        V(retain) keeps its generations.
+    type: list
+    elements: dict
+  lock:
+    description:
+      - The node's deploy lock, taken before the first write of a call that has something to do (a node that already
+        serves the release is only read). Another owner's lock fails the call before any write, and in check mode.
+    type: dict
+    suboptions:
+      path:
+        description: Lock folder on the node.
+        type: path
+        required: true
+      owner:
+        description: Run id; a lock held by the same owner (an earlier play of the same run) is accepted.
+        type: str
+        required: true
+      holder:
+        description: Who and where, shown to whoever finds the lock held.
+        type: str
+      release:
+        description: Remove the lock when the call ends, also on failure, if this owner holds it.
+        type: bool
+        default: false
+  smoke_retries:
+    description: How many times a failed smoke test is tried again.
+    type: int
+    default: 3
+  smoke_delay:
+    description: Seconds between two tries of a smoke test.
+    type: float
+    default: 2
+  smoke_timeout:
+    description: Seconds a smoke-test query may take.
+    type: int
+    default: 30
+notes:
+  - A service the release keeps disabled is staged but not preloaded; the release's mapping is set only on services
+    that serve traffic, since the node enables a service whenever its mapping is set.
+  - V(rollback) of a service that did not exist, or had no mapping, disables it (the node cannot remove a mapping).
+seealso:
+  - module: dss.apinode.apinode_service
+  - module: dss.apinode.apinode_generation
+  - module: dss.apinode.apinode_cache
+'''
+
+EXAMPLES = r'''
+- name: Roll a release out to the API nodes
+  hosts: apinodes
+  module_defaults:
+    group/dss.apinode.apinode:
+      url: http://127.0.0.1:12000
+      api_key: "{{ apinode_admin_key }}"
+  tasks:
+    - name: Plan only (what would change)
+      dss.apinode.apinode_release:
+        staging_dir: /srv/apinode-staging
+        services:
+          - id: churn
+            package: files/churn_v2.zip
+      check_mode: true
+      register: plan
+
+    - name: Stage, switch with a smoke test, keep 3 generations
+      dss.apinode.apinode_release:
+        staging_dir: /srv/apinode-staging
+        lock:
+          path: /srv/apinode-staging/.deploy.lock
+          owner: "{{ ansible_run_tags | join(',') }}-{{ lookup('ansible.builtin.pipe', 'date +%s') }}"
+          holder: "{{ lookup('ansible.builtin.env', 'USER') }}"
+          release: true
+        services:
+          - id: churn
+            package: files/churn_v2.zip
+            smoke_tests:
+              - endpoint: predict
+                features: {tenure: 12, plan: basic}
+                api_key: "{{ churn_user_key }}"
+        keep_generations: 3
+      register: release
+
+    - name: Canary - 10 % of the traffic to v3, sticky per dispatch key
+      dss.apinode.apinode_release:
+        staging_dir: /srv/apinode-staging
+        services:
+          - id: churn
+            package: files/churn_v3.zip
+            mapping:
+              - {generation: v2, proba: 0.9}
+              - {generation: v3, proba: 0.1}
+            strategy: hash_based
+
+    - name: Put back what the node served before the release
+      dss.apinode.apinode_release:
+        phase: rollback
+        previous: "{{ release.previous }}"
+      when: release is failed
+'''
+
+RETURN = r'''
+phase:
+  description: The phase applied.
+  returned: always
+  type: str
+  sample: all
+plan:
+  description: The steps of O(phase), in order - applied, or that would be in check mode.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - {phase: stage, action: import_generation, service: churn, generation: v2, path: /srv/staging/packages/churn/v2/churn_v2.zip,
+       sentence: "service churn: generation v2 is not on the node"}
+    - {phase: activate, action: set_mapping, service: churn, sentence: "service churn serves generation v1, the release wants generation v2"}
+  contains:
+    phase:
+      description: V(stage), V(activate), V(retain) or V(rollback).
+      type: str
+    action:
+      description:
+        - V(import_code_env), V(import_model), V(create_service), V(import_generation), V(preload_generation),
+          V(set_mapping), V(disable) or V(delete_generation).
+      type: str
+    sentence:
+      description: The difference this step removes.
+      type: str
+    service:
+      description: Service id.
+      type: str
+      returned: for service steps
+    generation:
+      description: Generation id.
+      type: str
+      returned: for generation steps
+    path:
+      description: Path on the node of the artefact imported.
+      type: str
+      returned: for import steps
+    mapping:
+      description: The mapping set, in the normal form of RV(services[].mapping).
+      type: dict
+      returned: for set_mapping
+drift:
+  description:
+    - Every difference between the node and the release (stage, activate and retain), one sentence each,
+      whatever O(phase), as the node was found at the start of the call. Empty when the node already serves the release.
+  returned: always
+  type: list
+  elements: str
+  sample: ["service churn serves generation v1, the release wants generation v2"]
+current:
+  description: Whether the node already serves the release (RV(drift) is empty).
+  returned: always
+  type: bool
+staged:
+  description: Whether everything the release needs was on the node at the start of the call (no stage step), served or not yet.
+  returned: always
+  type: bool
+previous:
+  description:
+    - Each release service as it was before this call changed it. Give it to a later V(rollback) call to put it back.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: churn, existed: true, enabled: true, mapping: {mode: SINGLE_GENERATION, generation: v1,
+            entries: [{generation: v1, proba: 1.0}], strategy: random}}]
+  contains:
+    id:
+      description: Service id.
+      type: str
+    existed:
+      description: Whether the service existed.
+      type: bool
+    enabled:
+      description: Whether it was enabled.
+      type: bool
+    mapping:
+      description: Its mapping, or null.
+      type: dict
+services:
+  description: The node's release services after the call (before it, in check mode).
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Service id.
+      type: str
+    exists:
+      description: Always true here.
+      type: bool
+    enabled:
+      description: Whether the service serves traffic.
+      type: bool
+    mapping:
+      description:
+        - The active mapping in normal form - C(mode), C(generation) (single mode), C(entries) (generation and proba),
+          C(strategy) - or null.
+      type: dict
+    generations:
+      description: The generations on the node (generationId, createdOn, createdWithDSSVersion, createdWithDSSConfVersion,
+        mounted, mapped).
+      type: list
+      elements: dict
+smoke_tests:
+  description: The smoke tests run, with their verdicts. Never holds a user key.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    service:
+      description: Service id.
+      type: str
+    endpoint:
+      description: Endpoint id.
+      type: str
+    generation:
+      description: Generation the query was forced to.
+      type: str
+    status:
+      description: HTTP status of the last try, null when the node could not be reached.
+      type: int
+    served_generation:
+      description: C(apiContext.serviceGeneration) of the answer.
+      type: str
+    prediction:
+      description: C(result.prediction) of the answer.
+      type: raw
+    passed:
+      description: Whether the test passed.
+      type: bool
+    message:
+      description: V(ok), or why the test failed.
+      type: str
+lock:
+  description: The deploy lock - its path, whether this call took it, whether it released it. Null without O(lock).
+  returned: always
+  type: dict
+  sample: {path: /srv/staging/.deploy.lock, taken: true, released: true}
+api_calls:
+  description: Number of HTTP requests the call made.
+  returned: always
+  type: int
+diff:
+  description: Per release service id, C(enabled), C(mapping) and C(generations) (ids) before and after.
+  returned: in diff mode
+  type: dict
+'''
+
+from ansible_collections.dss.apinode.plugins.module_utils._apply import ReleaseRun
+from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeClient
+from ansible_collections.dss.apinode.plugins.module_utils._common import build_module, client_from_module
+
+ARGUMENT_SPEC = dict(
+    phase=dict(type='str', default='all', choices=['stage', 'activate', 'retain', 'rollback', 'all']),
+    services=dict(type='list', elements='dict', default=[], options=dict(
+        id=dict(type='str', required=True),
+        package=dict(type='path'),
+        tag=dict(type='dict'),
+        generation=dict(type='str'),
+        mapping=dict(type='list', elements='dict', options=dict(
+            generation=dict(type='str', required=True),
+            proba=dict(type='float', required=True),
+        )),
+        strategy=dict(type='str', choices=['random', 'hash_based']),
+        enabled=dict(type='bool', default=True),
+        smoke_tests=dict(type='list', elements='dict', default=[], options=dict(
+            endpoint=dict(type='str', required=True),
+            features=dict(type='dict', required=True),
+            generation=dict(type='str'),
+            api_key=dict(type='str', no_log=True),
+            expected_prediction=dict(type='raw'),
+        )),
+    )),
+    code_envs=dict(type='list', elements='dict', default=[], options=dict(
+        path=dict(type='path', required=True),
+        fingerprint=dict(type='str', required=True),
+        language=dict(type='str', default='python', choices=['python', 'R']),
+    )),
+    models=dict(type='list', elements='dict', default=[], options=dict(
+        path=dict(type='path', required=True),
+        fingerprint=dict(type='str', required=True),
+    )),
+    staging_dir=dict(type='path'),
+    cache_state_dir=dict(type='path'),
+    preload=dict(type='bool', default=True),
+    keep_generations=dict(type='int', default=3),
+    previous=dict(type='list', elements='dict'),
+    lock=dict(type='dict', options=dict(
+        path=dict(type='path', required=True),
+        owner=dict(type='str', required=True),
+        holder=dict(type='str'),
+        release=dict(type='bool', default=False),
+    )),
+    smoke_retries=dict(type='int', default=3),
+    smoke_delay=dict(type='float', default=2.0),
+    smoke_timeout=dict(type='int', default=30),
+)
+
+
+def main():
+    module = build_module(ARGUMENT_SPEC, supports_check_mode=True)
+    p = module.params
+    for option in ('keep_generations', 'smoke_retries', 'smoke_delay'):
+        if p[option] < 0:
+            module.fail_json(msg='%s must be 0 or more, got %s.' % (option, p[option]))
+    if p['smoke_timeout'] <= 0:
+        module.fail_json(msg='smoke_timeout must be a positive number of seconds, got %s.' % p['smoke_timeout'])
+    client = client_from_module(module)
+    # Smoke tests speak to the user API with the service's own key, once per try: no admin key, no retries.
+    user_client = ApiNodeClient(p['url'], validate_certs=p['validate_certs'], ca_path=p['ca_path'],
+                                client_cert=p['client_cert'], client_key=p['client_key'],
+                                timeout=p['smoke_timeout'], retries=0, warn=module.warn,
+                                **dict((k, p[k]) for k in ('use_proxy',) if k in p))
+    run = ReleaseRun(p, client, user_client, check_mode=module.check_mode, diff=module._diff)
+    result, failure = run.run()
+    for warning in run.warnings:
+        module.warn(warning)
+    if failure:
+        module.fail_json(msg=failure, **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
