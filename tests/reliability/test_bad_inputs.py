@@ -4,10 +4,21 @@ Each module gets one playbook of many failing tasks (ignore_errors), so that a w
 inputs costs one ansible-playbook start.
 """
 
+import zipfile
+
 import pytest
 import trustme
 
-from reliability_helpers import assert_no_secrets, clear_log, failed_on, fleet_secrets, module_play, mutating, task
+from reliability_helpers import (
+    assert_no_secrets,
+    clear_log,
+    failed_on,
+    fleet_secrets,
+    module_play,
+    mutating,
+    settle,
+    task,
+)
 
 
 def run_cases(run_playbook, fleet, node, module, cases):
@@ -39,6 +50,8 @@ def test_apinode_service(node_with_package, run_playbook):
     fleet, node, unused_extra = node_with_package
     run_cases(run_playbook, fleet, node, "apinode_service", [
         ({"name": "churn v2!"}, "Invalid service id"),
+        ({"name": "churn\n"}, "Invalid service id 'churn\\n' for name"),
+        ({"name": "churn", "generation": "v1\n"}, "Invalid generation id 'v1\\n' for generation"),
         ({"name": "churn", "enabled": "maybe"}, "enabled"),
         ({"name": "churn", "generation": "v1", "mapping": [{"generation": "v1", "proba": 1}]}, "mutually exclusive"),
         ({"name": "churn", "mapping": [{"generation": "v1", "proba": 0.6}, {"generation": "v2", "proba": 0.3}]},
@@ -49,7 +62,7 @@ def test_apinode_service(node_with_package, run_playbook):
         ({"name": "churn", "mapping": [{"generation": "v1", "proba": 1.0}], "strategy": "round_robin"},
          "strategy"),
         ({"name": "churn", "generation": "v1", "url": "ftp://127.0.0.1"}, "url must look like"),
-        ({"name": "churn", "generation": "v1", "url": node.url + "/admin/api"}, "without a path"),
+        ({"name": "churn", "generation": "v1", "url": node.url + "/admin/api"}, "the collection adds /admin/api itself"),
         ({"name": "churn", "generation": "v1", "api_key": ""}, "api_key"),
         ({"name": "churn", "generation": "v1", "timeout": 0}, "timeout must be a positive"),
         ({"name": "churn", "generation": "v1", "retries": -1}, "retries must be 0 or more"),
@@ -67,11 +80,40 @@ def test_apinode_generation(node_with_package, run_playbook, tmp_path):
         ({"service": "churn", "archive": package, "generation": "v2"}, "not the expected v2"),
         ({"service": "churn", "archive": package, "generation": ".hidden"}, "Invalid generation id"),
         ({"service": "bad/id", "archive": package}, "Invalid service id"),
+        ({"service": "churn\n", "archive": package}, "Invalid service id"),
         ({"service": "churn", "state": "absent"}, "generation"),
         ({"service": "churn"}, "archive"),
         ({"service": "churn", "archive": package, "preload": "soon"}, "preload"),
         ({"service": "nosuch", "archive": package}, "Create the service first"),
     ])
+
+
+def test_unsafe_package_is_refused_before_any_request(node_with_package, run_playbook, tmp_path):
+    fleet, node, package = node_with_package
+    evil = tmp_path / "evil.zip"
+    with zipfile.ZipFile(package) as source, zipfile.ZipFile(str(evil), "w") as target:
+        for info in source.infolist():
+            target.writestr(info, source.read(info))
+        target.writestr("../../x.txt", "outside")
+    run_cases(run_playbook, fleet, node, "apinode_generation", [
+        ({"service": "churn", "archive": str(evil)}, "unsafe member '../../x.txt'"),
+        ({"service": "churn", "archive": str(evil), "upload": True}, "unsafe member '../../x.txt'"),
+    ])
+    assert mutating(node) == []
+    assert node.admin_client().service("churn").list_generations() == []
+
+
+def test_password_in_the_url_is_refused_and_never_shown(one_node, run_playbook):
+    fleet, node = one_node
+    password = "Gw-Pa55w0rd-9f3k"
+    url = node.url.replace("://", "://gw:%s@" % password)
+    clear_log(node)
+    result = run_playbook(module_play(task("Read", "apinode_info", {"url": url}, ignore_errors=True)), inventory=fleet)
+    message = result.task("Read")["msg"]
+    assert message.startswith("url must not carry a user name or password (%s)" % node.url.replace("://", "://gw:****@"))
+    assert password not in result.output
+    assert_no_secrets(result, fleet_secrets(fleet, password))
+    assert settle(node) == []
 
 
 def test_apinode_key(one_node, run_playbook):
@@ -95,6 +137,7 @@ def test_apinode_cache(one_node, run_playbook, tmp_path, make_bundle):
         ({"built_env_path": str(tmp_path)}, "code_env"),
         ({"code_env": code_env, "built_env_path": str(tmp_path / "no-built-env")}, "no-built-env"),
         ({"keep": "not-a-list-of-dicts", "clean_code_envs": "yes please"}, "clean_code_envs"),
+        ({"clean_unused_services": True, "keep": ["churn/v1\n"]}, "Invalid generation id 'v1\\n' for keep"),
     ])
 
 
@@ -102,6 +145,7 @@ def test_apinode_info(one_node, run_playbook):
     fleet, node = one_node
     run_cases(run_playbook, fleet, node, "apinode_info", [
         ({"gather": ["everything"]}, "gather"),
+        ({"services": ["churn", "a/../b"]}, "Invalid service id 'a/../b' for services"),
         ({"gather": "node,bogus"}, "bogus"),
         ({"url": "127.0.0.1:12000"}, "url must look like"),
     ])
