@@ -1,13 +1,17 @@
-"""apinode_key against a simulated node: create once, secret once, replace, rotate, delete, errors, bootstrap."""
+"""apinode_key against a simulated node: create once, secret once, replace, rotate, delete, errors, bootstrap,
+hashed keys, expiry and version gating."""
 
 import json
 import os
 import subprocess
+import time
 
 import pytest
 from harness import module_play, task
 
 MASK = "********"
+DAY_MS = 86400 * 1000
+INITIAL_LABEL = "Initial admin key"
 
 
 def key_play(args):
@@ -300,3 +304,184 @@ def test_key_without_id_is_deleted_by_value_masked(fleet, node, run_playbook):
     assert not node.mutating_requests()[0]["path"].endswith("/key")
     assert [k for k in node.admin_keys() if k.get("createdBy") == "cli-apinode-admin"] == []
     assert secret not in result.output
+
+
+# --- nodes that store keys hashed (DSS 13.1+) -----------------------------------------------------------
+
+@pytest.fixture
+def hashed_fleet(sim_fleet):
+    return sim_fleet(nodes=1, hashed_keys=True)
+
+
+def audit_probes(node):
+    return [r for r in node.requests() if r["method"] == "GET" and r["path"] == "/admin/api/audit-settings"]
+
+
+def test_hashed_node_create_rerun_and_own_key(hashed_fleet, run_playbook):
+    node = hashed_fleet.nodes[0]
+    assert all("key" not in k for k in node.admin_client().auth().list_keys())
+    play = key_play({"label": "deployer"})
+    first = run_playbook(play, inventory=hashed_fleet)
+    assert first.rc == 0, first.output
+    created = first.task("Manage the key")
+    assert created["changed"] is True
+    assert node.admin_client(api_key=created["secret"]).list_services() == []
+
+    node.clear_requests()
+    again = run_playbook(play, inventory=hashed_fleet)
+    assert again.task("Manage the key")["changed"] is False
+    assert "key" not in again.task("Manage the key")["key"]
+    assert "secret" not in again.task("Manage the key")
+    assert node.mutating_requests() == []
+
+    # Two keys now: the node cannot say which one the task uses, so nothing is deleted without consent.
+    node.clear_requests()
+    refused = run_playbook(key_play({"label": "deployer", "state": "absent"}), inventory=hashed_fleet)
+    assert refused.rc != 0
+    assert "cannot tell whether it is the key this task authenticates with" in refused.task("Manage the key")["msg"]
+    assert node.mutating_requests() == []
+
+    allowed = run_playbook(key_play({"label": "deployer", "state": "absent", "allow_own_key_removal": True}),
+                           inventory=hashed_fleet)
+    assert allowed.rc == 0, allowed.output
+    assert [r["path"].endswith("/key") for r in node.mutating_requests()] == [True]
+    assert keys_labelled(node, "deployer") == []
+
+    # The node's only key is necessarily the one the task authenticates with.
+    own = run_playbook(key_play({"label": INITIAL_LABEL, "state": "absent"}), inventory=hashed_fleet)
+    assert own.rc != 0
+    assert "lock itself out" in own.task("Manage the key")["msg"]
+    assert len(keys_labelled(node, INITIAL_LABEL)) == 1
+
+
+def test_hashed_node_secret_is_checked_by_authenticating(hashed_fleet, run_playbook):
+    node = hashed_fleet.nodes[0]
+    first_secret, second_secret = "HashedVaultKeyOne0123456789abcdef", "HashedVaultKeyTwo0123456789abcdef"
+    created = run_playbook(key_play({"label": "awx", "secret": first_secret}), inventory=hashed_fleet)
+    assert created.rc == 0, created.output
+    assert created.task("Manage the key")["changed"] is True
+
+    node.clear_requests()
+    same = run_playbook(key_play({"label": "awx", "secret": first_secret}), inventory=hashed_fleet)
+    assert same.rc == 0, same.output
+    assert same.task("Manage the key")["changed"] is False
+    assert len(audit_probes(node)) == 1  # the secret was tried once, and accepted
+    assert node.mutating_requests() == []
+
+    node.clear_requests()
+    other = key_play({"label": "awx", "secret": second_secret, "allow_own_key_removal": True})
+    check = run_playbook(other, inventory=hashed_fleet, check=True)
+    assert check.task("Manage the key")["changed"] is True
+    assert node.mutating_requests() == []
+
+    replaced = run_playbook(other, inventory=hashed_fleet)
+    assert replaced.rc == 0, replaced.output
+    assert "Replaced" in replaced.task("Manage the key")["msg"]
+    assert [k["key"] for k in node.admin_keys() if k.get("label") == "awx"] == [second_secret]
+    assert node.admin_client(api_key=second_secret).list_services() == []
+    for secret in (first_secret, second_secret):
+        assert secret not in replaced.output + check.output + same.output
+
+
+def test_hashed_node_replace_without_consent_is_refused(hashed_fleet, run_playbook):
+    node = hashed_fleet.nodes[0]
+    node.admin_client().auth().add_key(label="awx")
+    node.clear_requests()
+    result = run_playbook(key_play({"label": "awx", "secret": "HashedVaultKeyNew0123456789abcdef"}),
+                          inventory=hashed_fleet)
+    assert result.rc != 0
+    assert "Refusing to replace the key 'awx'" in result.task("Manage the key")["msg"]
+    assert node.mutating_requests() == []
+
+
+# --- expiry --------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("unit", ["days", "ms"])
+def test_expiry_days_gives_an_expiry_30_days_ahead(sim_fleet, run_playbook, unit):
+    fleet = sim_fleet(nodes=1, key_expiry_unit=unit)
+    node = fleet.nodes[0]
+    before = int(time.time() * 1000)
+    result = run_playbook(key_play({"label": "ci", "expiry_days": 30, "expiry_unit": unit}), inventory=fleet)
+    after = int(time.time() * 1000)
+    assert result.rc == 0, result.output
+    task = result.task("Manage the key")
+    assert not task.get("warnings")
+    stored = keys_labelled(node, "ci")[0]
+    assert before + 30 * DAY_MS - 60000 <= stored["expiresOn"] <= after + 30 * DAY_MS + 60000
+    assert task["key"]["expiresOn"] == stored["expiresOn"]
+    expected_day = time.strftime("%Y-%m-%d", time.gmtime(stored["expiresOn"] / 1000))
+    assert task["key"]["expires_on"].startswith(expected_day) and task["key"]["expires_on"].endswith("Z")
+    # The key works until then.
+    assert node.admin_client(api_key=task["secret"]).list_services() == []
+
+
+def test_expires_on_and_a_unit_that_does_not_match_the_node(sim_fleet, run_playbook):
+    fleet = sim_fleet(nodes=1, key_expiry_unit="ms")
+    node = fleet.nodes[0]
+    target = time.strftime("%Y-%m-%d", time.gmtime(time.time() + 90 * 86400))
+    exact = run_playbook(key_play({"label": "dated", "expires_on": target, "expiry_unit": "ms"}), inventory=fleet)
+    assert exact.rc == 0, exact.output
+    assert exact.task("Manage the key")["key"]["expires_on"] == target + "T00:00:00Z"
+
+    # Days sent to a node that reads epoch ms: an expiry in 1970, which the module reports.
+    wrong = run_playbook(key_play({"label": "wrong-unit", "expiry_days": 30}), inventory=fleet)
+    assert wrong.rc == 0, wrong.output
+    warnings = " ".join(wrong.task("Manage the key").get("warnings", []))
+    assert "set expiry_unit=ms" in warnings and "1970-01-01" in warnings
+
+
+def test_expiry_options_are_checked_before_any_request(fleet, node, run_playbook):
+    node.clear_requests()
+    for args, msg in (({"expires_on": "2020-01-01"}, "is not in the future"),
+                      ({"expires_on": "next week"}, "expires_on: 'next week' is not an ISO 8601 date"),
+                      ({"expiry_days": 0}, "expiry_days must be 1 or more")):
+        result = run_playbook(key_play(dict(label="bad", **args)), inventory=fleet)
+        assert result.rc != 0
+        assert msg in result.task("Manage the key")["msg"]
+    assert node.requests() == []
+
+
+def test_deprecated_expiry_keeps_its_meaning_and_warns(fleet, node, run_playbook):
+    result = run_playbook(key_play({"label": "legacy", "expiry": "5"}), inventory=fleet)
+    assert result.rc == 0, result.output
+    task = result.task("Manage the key")
+    assert keys_labelled(node, "legacy")[0]["expiry"] == 5
+    assert any("expiry option of apinode_key is deprecated" in d["msg"] for d in task.get("deprecations", []))
+
+
+# --- version gating ------------------------------------------------------------------------------------
+
+def test_key_expiry_needs_dss_13_3(sim_fleet, run_playbook):
+    fleet = sim_fleet(nodes=1, dss_version="13.0.0")
+    node = fleet.nodes[0]
+    node.clear_requests()
+    result = run_playbook(key_play({"label": "ci", "expiry_days": 30}), inventory=fleet)
+    assert result.rc != 0
+    assert result.task("Manage the key")["msg"] == "Admin key expiry needs DSS 13.3 or newer, node runs 13.0.0."
+    assert node.mutating_requests() == []
+    assert keys_labelled(node, "ci") == []
+
+
+@pytest.mark.parametrize("version, by_id", [("12.4.0", False), ("13.0.0", False), (None, True)])
+def test_delete_by_value_on_nodes_older_than_13_1_1(sim_fleet, run_playbook, version, by_id):
+    fleet = sim_fleet(nodes=1, dss_version=version)
+    node = fleet.nodes[0]
+    old = node.admin_client().auth().add_key(label="old-script")
+    node.clear_requests()
+    result = run_playbook(key_play({"label": "old-script", "state": "absent"}), inventory=fleet)
+    assert result.rc == 0, result.output
+    deletes = node.mutating_requests()
+    assert len(deletes) == 1 and deletes[0]["path"].endswith("/key") is by_id
+    assert keys_labelled(node, "old-script") == []
+    assert old["key"] not in result.output
+
+
+def test_delete_by_id_falls_back_to_the_value_on_404(fleet, node, run_playbook):
+    node.admin_client().auth().add_key(label="old-script")
+    node.add_fault(method="DELETE", path=r"/admin/api/keys/[^/]+/key", status=404, count=1,
+                   body={"message": "Not found"})
+    node.clear_requests()
+    result = run_playbook(key_play({"label": "old-script", "state": "absent"}), inventory=fleet)
+    assert result.rc == 0, result.output
+    assert [r["path"].endswith("/key") for r in node.mutating_requests()] == [True, False]
+    assert keys_labelled(node, "old-script") == []
