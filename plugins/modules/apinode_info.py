@@ -56,6 +56,13 @@ options:
       - Required when O(gather) has V(cache_imports). A folder that does not exist means nothing was imported.
       - Only the markers written for this node (the same O(url)) are returned.
     type: path
+  key_expiry_warning_days:
+    description:
+      - With V(keys) in O(gather), admin keys that expire within this many days (or have expired) get
+        C(expires_soon=true) in RV(admin_keys), and the module warns about each of them.
+    type: int
+    default: 14
+    version_added: 0.2.0
   services:
     description:
       - Only read these services (ids). Services that do not exist are left out of RV(services).
@@ -143,6 +150,17 @@ node:
       description: Admin API version, from the C(DSS-APINode-API-Version) or C(DSS-API-Version) header.
       type: str
       returned: when the node sends it
+    features:
+      description:
+        - Whether the node's DSS version has each admin API feature that depends on the version -
+          C(register_code_env) (12.4), C(model_cache) (12.5), C(cleanup) (13.0), C(hashed_keys) (13.1),
+          C(delete_key_by_id) (13.1.1), C(key_expiry) (13.3).
+        - C(hashed_keys) says that the node can store keys hashed, not that it does.
+      type: dict
+      returned: when the node sends a version
+      sample: {"register_code_env": true, "model_cache": true, "cleanup": true, "hashed_keys": true,
+               "delete_key_by_id": true, "key_expiry": false}
+      version_added: 0.2.0
     health_checks:
       description: The health checks reported by C(/isAlive/).
       type: dict
@@ -241,9 +259,23 @@ admin_keys:
       type: int
       returned: when set
     expiry:
-      description: Expiry.
+      description: The C(expiry) value stored with the key, as the node returns it.
       type: raw
       returned: when set
+    expiresOn:
+      description: Expiry date, epoch milliseconds, as the node returns it (V(0) - never).
+      type: int
+      returned: when the node gives it
+      version_added: 0.2.0
+    expires_on:
+      description: Expiry date, ISO 8601 in UTC.
+      type: str
+      returned: when the key expires
+      version_added: 0.2.0
+    expires_soon:
+      description: Whether the key expires within O(key_expiry_warning_days) days, or has expired.
+      type: bool
+      version_added: 0.2.0
 cache_imports:
   description:
     - The artefacts that M(dss.apinode.apinode_cache) imported into this node's caches, sorted by path then kind,
@@ -315,7 +347,8 @@ from ansible_collections.dss.apinode.plugins.module_utils._common import (
     validate_id,
 )
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import read_node_markers
-from ansible_collections.dss.apinode.plugins.module_utils._keys import key_metadata, list_keys
+from ansible_collections.dss.apinode.plugins.module_utils._keys import expiring, key_metadata, list_keys
+from ansible_collections.dss.apinode.plugins.module_utils._versions import features_of
 from ansible_collections.dss.apinode.plugins.module_utils._service_state import read_services
 
 METRIC_PREFIX = 'dku.lambda.service.'
@@ -329,6 +362,7 @@ def main():
             services=dict(type='list', elements='str'),
             generations=dict(type='bool', default=True),
             cache_state_dir=dict(type='path'),
+            key_expiry_warning_days=dict(type='int', default=14),
         ),
         supports_check_mode=True,
     )
@@ -348,8 +382,7 @@ def gather_facts(module, client):
     if 'services' in gather:
         result['services'] = read_services(client, only, generations=module.params['generations'])
     if 'keys' in gather:
-        keys = [key_metadata(k, show_mask=False) for k in list_keys(client, module)]
-        result['admin_keys'] = sorted(keys, key=lambda k: (k.get('label') or '', k.get('id') or ''))
+        result['admin_keys'] = admin_keys(module, list_keys(client, module))
     if 'metrics' in gather:
         metrics = client.get('metrics') or {}
         result['metrics'] = metrics
@@ -359,6 +392,25 @@ def gather_facts(module, client):
     if 'cache_imports' in gather:
         result['cache_imports'] = cache_imports(module.params['cache_state_dir'], client.base_url)
     return result
+
+
+def admin_keys(module, listed):
+    """Key metadata sorted by label, each flagged ``expires_soon``; one warning per such key."""
+    soon = expiring(listed, module.params['key_expiry_warning_days'])
+    keys = []
+    for key in listed:
+        data = key_metadata(key, show_mask=False)
+        data['expires_soon'] = any(key is other for other in soon)
+        if data['expires_soon']:
+            module.warn('The admin key %r %s on %s: rotate it (dss.apinode.apinode_key with rotate=true).'
+                        % (key.get('label') or key.get('id') or '?',
+                           'expired' if key_has_expired(key) else 'expires', data['expires_on']))
+        keys.append(data)
+    return sorted(keys, key=lambda k: (k.get('label') or '', k.get('id') or ''))
+
+
+def key_has_expired(key):
+    return bool(expiring([key], 0))
 
 
 def cache_imports(state_dir, node_url):
@@ -385,6 +437,9 @@ def node_facts(client):
     api_version = headers.get('dss-apinode-api-version') or headers.get('dss-api-version')
     if api_version:
         facts['api_version'] = api_version
+    features = features_of(headers.get('dss-version'))
+    if features:
+        facts['features'] = features
     if body.get('healthChecks'):
         facts['health_checks'] = body['healthChecks']
     return facts
