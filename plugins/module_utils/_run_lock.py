@@ -41,9 +41,10 @@ def read_holder(path):
 
 
 def held_message(path, holder):
+    holder = holder or {}
+    who, since = holder.get('holder') or 'holder unknown', holder.get('since') or 'an unknown time'
     return ('Another rollout holds the deploy lock %s (%s, since %s). If no rollout is running any more, remove the '
-            'stale lock with: rm -r \'%s\'' % (path, (holder or {}).get('holder') or 'holder unknown',
-                                                 (holder or {}).get('since') or 'an unknown time', path))
+            'stale lock with: rm -r \'%s\'' % (path, who, since, path))
 
 
 def check(path, owner):

@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: apinode_release
 short_description: Bring one Dataiku DSS API node to a release - plan, stage, activate, retain, roll back
-version_added: 0.2.0
+version_added: 0.1.0
 author: dss.apinode contributors (@dss-apinode)
 description:
   - A I(release) is what one API node should serve - its services (each with a package, a generation or a

@@ -44,8 +44,8 @@ def release(*services, **kwargs):
                                    kwargs.get('cache_state_dir'))
 
 
-def item(sid='churn', package='/stage/packages/churn/v2/churn.zip', tag=TAG_V2, **options):
-    options.update(id=sid, package=package, tag=tag)
+def item(sid='churn', package='/stage/packages/churn/v2/churn.zip', tag='v2', **options):
+    options.update(id=sid, package=package, tag=dict(TAG_V2) if tag == 'v2' else tag)
     return options
 
 
@@ -155,9 +155,8 @@ class TestStageAndActivate:
 
     def test_disabled_service_with_same_mapping_is_enabled_by_set_mapping(self):
         current = dict(SERVING_V2, enabled=False, start_aborted_reason='boom')
-        plan = _plan.build_plan(release(item()), node(current, raw_mappings={'churn': {'mode': 'SINGLE_GENERATION',
-                                                                                        'generation': 'v2',
-                                                                                        'auditRoutingKey': 'rk'}}))
+        raw = {'churn': {'mode': 'SINGLE_GENERATION', 'generation': 'v2', 'auditRoutingKey': 'rk'}}
+        plan = _plan.build_plan(release(item()), node(current, raw_mappings=raw))
         assert actions(plan.steps) == [('activate', 'set_mapping', 'churn', None)]
         assert plan.steps[0]['sentence'] == ('service churn is disabled, the release wants it enabled '
                                              '(its start was aborted: boom)')

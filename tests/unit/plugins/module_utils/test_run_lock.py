@@ -25,7 +25,7 @@ def test_take_writes_the_holder(lock):
     assert _run_lock.acquire(lock, 'run-1', 'alice from ctl', now=0) is True
     with open(os.path.join(lock, 'holder.json')) as handle:
         assert json.load(handle) == dict(owner='run-1', holder='alice from ctl', since='1970-01-01T00:00:00Z')
-    assert [n for n in os.listdir(lock)] == ['holder.json']
+    assert os.listdir(lock) == ['holder.json']
 
 
 def test_same_owner_accepts_its_own_lock(lock):

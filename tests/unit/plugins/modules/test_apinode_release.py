@@ -188,7 +188,7 @@ class TestStage:
         assert result['api_calls'] == 6
 
     def test_stage_idempotent(self, run, package):
-        failed, result, _ = run(dict(phase='stage', services=[churn(package())]),
+        failed, result, _exchange = run(dict(phase='stage', services=[churn(package())]),
                                 read(SINGLE_V1, V1, gen('v2', 1700002000000, mounted=True)))
         assert not failed and result['changed'] is False and result['plan'] == []
         # Staged, not serving yet: the switch is the drift left.
@@ -206,13 +206,13 @@ class TestStage:
         assert result['diff']['after']['churn']['mapping'] == result['diff']['before']['churn']['mapping']
 
     def test_stage_check_mode_idempotent(self, run, package):
-        failed, result, _ = run(dict(phase='stage', services=[churn(package())]),
+        failed, result, _exchange = run(dict(phase='stage', services=[churn(package())]),
                                 read(SINGLE_V1, V1, gen('v2', 1700002000000, mounted=True)), check_mode=True)
         assert not failed and result['changed'] is False
 
     def test_check_mode_needs_no_staged_file(self, run, tmp_path):
         missing = str(tmp_path / 'not-copied-in-check-mode.zip')
-        failed, result, _ = run(dict(phase='stage', services=[churn(missing)]), [services()], check_mode=True)
+        failed, result, _exchange = run(dict(phase='stage', services=[churn(missing)]), [services()], check_mode=True)
         assert not failed and result['changed'] is True
 
     def test_artefacts_share_the_markers_of_apinode_cache(self, run, tmp_path):
@@ -221,14 +221,14 @@ class TestStage:
         state_dir = str(tmp_path / 'staging' / '.apinode-cache')
         args = dict(phase='stage', cache_state_dir=state_dir, services=[churn(generation='v1')],
                     code_envs=[dict(path=str(env), fingerprint='sha256:' + 'a' * 64, language='R')])
-        failed, result, _ = run(args, read(SINGLE_V1, V1) + [
+        failed, result, _exchange = run(args, read(SINGLE_V1, V1) + [
             ok('POST', 'cached-code-envs', body=None, query={'fileDir': str(env), 'language': 'R'})] + read(SINGLE_V1, V1))
         assert not failed and result['changed'] is True
         marker = _fingerprint.marker_path(state_dir, 'code_env', str(env), URL)
         record = _fingerprint.read_marker(marker)
         assert (record['kind'], record['path'], record['node'], record['query']) == ('code_env', str(env), URL, {'language': 'R'})
         # The same marker makes the next run a read only.
-        failed, result, _ = run(args, read(SINGLE_V1, V1))
+        failed, result, _exchange = run(args, read(SINGLE_V1, V1))
         assert not failed and result['changed'] is False and result['current'] is True
 
 
@@ -255,7 +255,7 @@ class TestActivate:
         assert result['services'][0]['mapping']['generation'] == 'v2'
 
     def test_activate_idempotent(self, run, package):
-        failed, result, _ = run(dict(phase='activate', services=[churn(package(), smoke_tests=[SMOKE])]),
+        failed, result, _exchange = run(dict(phase='activate', services=[churn(package(), smoke_tests=[SMOKE])]),
                                 read(SINGLE_V2, *SERVING))
         assert not failed and result['changed'] is False and result['current'] is True
         assert result['smoke_tests'] == []
@@ -269,7 +269,7 @@ class TestActivate:
         assert len(exchange.requests) == 2
 
     def test_activate_check_mode_idempotent(self, run, package):
-        failed, result, _ = run(dict(phase='activate', services=[churn(package())]), read(SINGLE_V2, *SERVING),
+        failed, result, _exchange = run(dict(phase='activate', services=[churn(package())]), read(SINGLE_V2, *SERVING),
                                 check_mode=True)
         assert not failed and result['changed'] is False
 
@@ -277,13 +277,13 @@ class TestActivate:
         on_node = {'mode': 'MULTI_GENERATION', 'strategy': 'RANDOM',
                    'entries': [dict(generation='v1', proba=0.9), dict(generation='v2', proba=0.1)]}
         mapping = [dict(generation='v2', proba=0.1), dict(generation='v1', proba=0.9)]
-        failed, result, _ = run(dict(services=[churn(mapping=mapping)]),
+        failed, result, _exchange = run(dict(services=[churn(mapping=mapping)]),
                                 read(on_node, gen('v1', 1, True, 0.9), gen('v2', 2, True, 0.1)), check_mode=True)
         assert not failed and result['drift'] == [] and result['changed'] is False
 
     def test_smoke_test_failure_carries_what_rollback_needs(self, run, package, tmp_path):
         lock = dict(path=str(tmp_path / 'staging' / '.deploy.lock'), owner='run-1', holder='alice', release=True)
-        failed, result, _ = run(dict(phase='activate', lock=lock, smoke_retries=1,
+        failed, result, _exchange = run(dict(phase='activate', lock=lock, smoke_retries=1,
                                      services=[churn(package(), smoke_tests=[SMOKE])]),
                                 read(SINGLE_V1, *STAGED) + [
                                     ok('POST', 'services/churn/actions/setMapping', body=SET_V2),
@@ -305,7 +305,7 @@ OLD = [gen('v%d' % n, 1700000000000 + n) for n in range(1, 5)] + [gen('v5', 1700
 
 class TestRetain:
     def test_retain(self, run):
-        failed, result, _ = run(dict(phase='retain', keep_generations=2, services=[churn(generation='v5')]),
+        failed, result, _exchange = run(dict(phase='retain', keep_generations=2, services=[churn(generation='v5')]),
                                 read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD) + [
                                     ok('DELETE', 'services/churn/generations/v3'),
                                     ok('DELETE', 'services/churn/generations/v2'),
@@ -317,13 +317,13 @@ class TestRetain:
 
     def test_retain_keeps_previous(self, run):
         previous = [dict(id='churn', existed=True, enabled=True, mapping=SINGLE_V1)]
-        failed, result, _ = run(dict(phase='retain', keep_generations=1, previous=previous,
+        failed, result, _exchange = run(dict(phase='retain', keep_generations=1, previous=previous,
                                      services=[churn(generation='v5')]),
                                 read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, OLD[0], OLD[4]))
         assert not failed and result['changed'] is False
 
     def test_retain_check_mode(self, run):
-        failed, result, _ = run(dict(phase='retain', keep_generations=4, services=[churn(generation='v5')]),
+        failed, result, _exchange = run(dict(phase='retain', keep_generations=4, services=[churn(generation='v5')]),
                                 read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD), check_mode=True)
         assert not failed and result['changed'] is True
         assert result['drift'] == ['service churn: generation v1 is beyond retention (keep 4) and would be deleted']
@@ -333,18 +333,18 @@ class TestRollback:
     PREVIOUS = [dict(id='churn', existed=True, enabled=True, mapping=dict(SINGLE_V1, entries=[dict(generation='v1', proba=1.0)]))]
 
     def test_rollback(self, run):
-        failed, result, _ = run(dict(phase='rollback', previous=self.PREVIOUS), read(SINGLE_V2, *SERVING) + [
+        failed, result, _exchange = run(dict(phase='rollback', previous=self.PREVIOUS), read(SINGLE_V2, *SERVING) + [
             ok('POST', 'services/churn/actions/setMapping',
                body=dict(mode='SINGLE_GENERATION', generation='v1', entries=[dict(generation='v1', proba=1.0)]))]
             + read(SINGLE_V1, gen('v1', 1700001000000, True, 1.0), SERVING[1]))
         assert not failed and result['changed'] is True and result['services'][0]['mapping']['generation'] == 'v1'
 
     def test_rollback_idempotent(self, run):
-        failed, result, _ = run(dict(phase='rollback', previous=self.PREVIOUS), read(SINGLE_V1, *STAGED))
+        failed, result, _exchange = run(dict(phase='rollback', previous=self.PREVIOUS), read(SINGLE_V1, *STAGED))
         assert not failed and result['changed'] is False
 
     def test_rollback_check_mode(self, run):
-        failed, result, _ = run(dict(phase='rollback', previous=self.PREVIOUS), read(SINGLE_V2, *SERVING), check_mode=True)
+        failed, result, _exchange = run(dict(phase='rollback', previous=self.PREVIOUS), read(SINGLE_V2, *SERVING), check_mode=True)
         assert not failed and result['changed'] is True and result['plan'][0]['phase'] == 'rollback'
 
     def test_rollback_needs_previous(self, run):
@@ -390,7 +390,7 @@ class TestAllAndRefusals:
         assert 'the release expects generation v3 but its package' in result['msg']
 
     def test_api_error_is_reported_with_the_state_for_rollback(self, run, package):
-        failed, result, _ = run(dict(phase='activate', services=[churn(package())]), read(SINGLE_V1, *STAGED) + [
+        failed, result, _exchange = run(dict(phase='activate', services=[churn(package())]), read(SINGLE_V1, *STAGED) + [
             Call('POST', '/admin/api/services/churn/actions/setMapping', status=500, answer={'message': 'boom'})])
         assert failed and result['status'] == 500 and 'boom' in result['msg']
         assert result['previous'][0]['existed'] is True and result['plan'][0]['action'] == 'set_mapping'
