@@ -275,6 +275,7 @@ admin_keys:
     expires_soon:
       description: Whether the key expires within O(key_expiry_warning_days) days, or has expired.
       type: bool
+      returned: when the key expires
       version_added: 0.2.0
 cache_imports:
   description:
@@ -400,8 +401,9 @@ def admin_keys(module, listed):
     keys = []
     for key in listed:
         data = key_metadata(key, show_mask=False)
-        data['expires_soon'] = any(key is other for other in soon)
-        if data['expires_soon']:
+        if 'expires_on' in data:
+            data['expires_soon'] = any(key is other for other in soon)
+        if data.get('expires_soon'):
             module.warn('The admin key %r %s on %s: rotate it (dss.apinode.apinode_key with rotate=true).'
                         % (key.get('label') or key.get('id') or '?',
                            'expired' if key_has_expired(key) else 'expires', data['expires_on']))
