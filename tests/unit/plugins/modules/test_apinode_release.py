@@ -189,7 +189,7 @@ class TestStage:
 
     def test_stage_idempotent(self, run, package):
         failed, result, _exchange = run(dict(phase='stage', services=[churn(package())]),
-                                read(SINGLE_V1, V1, gen('v2', 1700002000000, mounted=True)))
+                                        read(SINGLE_V1, V1, gen('v2', 1700002000000, mounted=True)))
         assert not failed and result['changed'] is False and result['plan'] == []
         # Staged, not serving yet: the switch is the drift left.
         assert result['staged'] is True and result['current'] is False
@@ -207,7 +207,7 @@ class TestStage:
 
     def test_stage_check_mode_idempotent(self, run, package):
         failed, result, _exchange = run(dict(phase='stage', services=[churn(package())]),
-                                read(SINGLE_V1, V1, gen('v2', 1700002000000, mounted=True)), check_mode=True)
+                                        read(SINGLE_V1, V1, gen('v2', 1700002000000, mounted=True)), check_mode=True)
         assert not failed and result['changed'] is False
 
     def test_check_mode_needs_no_staged_file(self, run, tmp_path):
@@ -256,7 +256,7 @@ class TestActivate:
 
     def test_activate_idempotent(self, run, package):
         failed, result, _exchange = run(dict(phase='activate', services=[churn(package(), smoke_tests=[SMOKE])]),
-                                read(SINGLE_V2, *SERVING))
+                                        read(SINGLE_V2, *SERVING))
         assert not failed and result['changed'] is False and result['current'] is True
         assert result['smoke_tests'] == []
 
@@ -270,7 +270,7 @@ class TestActivate:
 
     def test_activate_check_mode_idempotent(self, run, package):
         failed, result, _exchange = run(dict(phase='activate', services=[churn(package())]), read(SINGLE_V2, *SERVING),
-                                check_mode=True)
+                                        check_mode=True)
         assert not failed and result['changed'] is False
 
     def test_reordered_mapping_is_current(self, run):
@@ -278,16 +278,16 @@ class TestActivate:
                    'entries': [dict(generation='v1', proba=0.9), dict(generation='v2', proba=0.1)]}
         mapping = [dict(generation='v2', proba=0.1), dict(generation='v1', proba=0.9)]
         failed, result, _exchange = run(dict(services=[churn(mapping=mapping)]),
-                                read(on_node, gen('v1', 1, True, 0.9), gen('v2', 2, True, 0.1)), check_mode=True)
+                                        read(on_node, gen('v1', 1, True, 0.9), gen('v2', 2, True, 0.1)), check_mode=True)
         assert not failed and result['drift'] == [] and result['changed'] is False
 
     def test_smoke_test_failure_carries_what_rollback_needs(self, run, package, tmp_path):
         lock = dict(path=str(tmp_path / 'staging' / '.deploy.lock'), owner='run-1', holder='alice', release=True)
         failed, result, _exchange = run(dict(phase='activate', lock=lock, smoke_retries=1,
-                                     services=[churn(package(), smoke_tests=[SMOKE])]),
-                                read(SINGLE_V1, *STAGED) + [
-                                    ok('POST', 'services/churn/actions/setMapping', body=SET_V2),
-                                    predict(status=400), predict(served='v1')])
+                                             services=[churn(package(), smoke_tests=[SMOKE])]),
+                                        read(SINGLE_V1, *STAGED) + [
+                                            ok('POST', 'services/churn/actions/setMapping', body=SET_V2),
+                                            predict(status=400), predict(served='v1')])
         assert failed
         assert result['msg'] == ('Smoke test failed: service churn endpoint score (generation v2): answered by '
                                  'generation v1, not v2.')
@@ -306,11 +306,11 @@ OLD = [gen('v%d' % n, 1700000000000 + n) for n in range(1, 5)] + [gen('v5', 1700
 class TestRetain:
     def test_retain(self, run):
         failed, result, _exchange = run(dict(phase='retain', keep_generations=2, services=[churn(generation='v5')]),
-                                read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD) + [
-                                    ok('DELETE', 'services/churn/generations/v3'),
-                                    ok('DELETE', 'services/churn/generations/v2'),
-                                    ok('DELETE', 'services/churn/generations/v1')]
-                                + read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD[3:]))
+                                        read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD) + [
+                                            ok('DELETE', 'services/churn/generations/v3'),
+                                            ok('DELETE', 'services/churn/generations/v2'),
+                                            ok('DELETE', 'services/churn/generations/v1')]
+                                        + read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD[3:]))
         # Kept: v5 (newest, mapped) and v4 (newest); deleted newest first.
         assert not failed and result['changed'] is True
         assert [g['generationId'] for g in result['services'][0]['generations']] == ['v4', 'v5']
@@ -318,13 +318,13 @@ class TestRetain:
     def test_retain_keeps_previous(self, run):
         previous = [dict(id='churn', existed=True, enabled=True, mapping=SINGLE_V1)]
         failed, result, _exchange = run(dict(phase='retain', keep_generations=1, previous=previous,
-                                     services=[churn(generation='v5')]),
-                                read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, OLD[0], OLD[4]))
+                                             services=[churn(generation='v5')]),
+                                        read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, OLD[0], OLD[4]))
         assert not failed and result['changed'] is False
 
     def test_retain_check_mode(self, run):
         failed, result, _exchange = run(dict(phase='retain', keep_generations=4, services=[churn(generation='v5')]),
-                                read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD), check_mode=True)
+                                        read({'mode': 'SINGLE_GENERATION', 'generation': 'v5'}, *OLD), check_mode=True)
         assert not failed and result['changed'] is True
         assert result['drift'] == ['service churn: generation v1 is beyond retention (keep 4) and would be deleted']
 
