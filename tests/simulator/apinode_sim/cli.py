@@ -43,6 +43,7 @@ def _add_server_flags(parser):
     group.add_argument("--hashed-keys", action="store_true",
                        help="admin keys are hashed: listing them gives ids and metadata, never the secret "
                        "(needs --dss-version 13.1 or later)")
+    # INFERRED default: the public DSS and Govern key APIs take expiry as a lifetime in days.
     group.add_argument("--key-expiry-unit", choices=("days", "ms"), default="days",
                        help="meaning of an admin key's expiry: a lifetime in days, or an absolute date in "
                        "epoch milliseconds (default: %(default)s)")
