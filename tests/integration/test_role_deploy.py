@@ -1,15 +1,25 @@
 """The deploy role through the rolling_deploy playbook, against simulated fleets.
 
-State is always read back out of band: with the official client (``node.admin_client()``) and the
-simulators' request logs, never from the playbook's own output alone.
+State is always read back out of band: with the official client (``node.admin_client()``), the
+simulators' request logs and the staging folders on the nodes' disks, never from the playbook's own
+output alone.
 """
 
+import json
 import os
 
 import pytest
 
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
+
+# Task names of the role, as the recorder sees them.
+PLAN = "Plan the release on this node"
+STAGE = "Stage the release (copy, import, preload; traffic untouched)"
+ACTIVATE = "Switch the services and smoke-test the node"
+RETAIN = "Delete the generations beyond retention"
+ROLLBACK = "Roll back, to exactly what the nodes served before"
+LEFT_ALONE = "Already serves the release: left alone."
 
 
 def deploy_vars(manifest, version, **service):
@@ -35,6 +45,23 @@ def generations(node, service="churn"):
     return sorted(g["generationId"] for g in node.admin_client().service(service).list_generations())
 
 
+def staging_dir(node):
+    return os.path.join(node.data_dir, "dss-apinode-staging")
+
+
+def lock_dir(node):
+    return os.path.join(staging_dir(node), ".deploy.lock")
+
+
+def staged_package(node, service, generation, file_name):
+    """Where the role stages a package on the node: a path of its own per service and generation."""
+    return os.path.join(staging_dir(node), "packages", service, generation, file_name)
+
+
+def admin_writes(node):
+    return [r for r in node.mutating_requests() if not r["path"].startswith("/public/api/")]
+
+
 @pytest.fixture
 def churn(make_bundle):
     return make_bundle(services=["churn"], versions=["v1", "v2"], code_envs=["churn-py"], models=["churn-model"])
@@ -44,42 +71,53 @@ def test_rollout_then_unchanged_rerun_sends_nothing(sim_fleet, churn, run_playbo
     fleet = sim_fleet(nodes=3)
     first = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
     assert first.rc == 0, first.output
+    staged = {}
     for node in fleet.nodes:
         enabled, mapping = served(node)
         assert enabled and mapping["generation"] == "v1", (node.name, mapping)
         prediction = node.user_client("churn").predict_record("predict", FEATURES)
         assert prediction["apiContext"]["serviceGeneration"] == "v1"
+        staged[node.name] = os.stat(staged_package(node, "churn", "v1", "churn_v1.zip")).st_mtime_ns
+        assert not os.path.exists(lock_dir(node)), node.name  # released by the last play
         node.clear_requests()
 
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
     assert again.rc == 0, again.output
     assert again.changed_count == 0, [t["task"] for t in again.tasks if t["status"] == "changed"]
-    assert "Already serves the release: left alone." in again.output
+    assert LEFT_ALONE in again.output
     for node in fleet.nodes:
-        assert again.task("Compare the node with the release", node.name)["ansible_facts"]["apinode_deploy_drift"] == []
-        # The preflight read is all: no lock, no copy, and not a single write or prediction reached the node.
-        assert not again.ran("Take the run lock of this node", node.name)
-        assert not again.ran("Copy the service packages", node.name)
+        plan = again.task(PLAN, node.name)
+        assert plan["drift"] == [] and plan["current"] is True, plan["drift"]
+        # The preflight read is all: no phase ran, so no lock, no copy, and not a single write or
+        # prediction reached the node.
+        for phase in (STAGE, ACTIVATE, RETAIN):
+            assert not again.ran(phase, node.name), (phase, node.name)
         assert {r["method"] for r in node.requests()} == {"GET"}, (node.name, node.requests())
-        assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock"))
+        assert not os.path.exists(lock_dir(node))
+        assert os.stat(staged_package(node, "churn", "v1", "churn_v1.zip")).st_mtime_ns == staged[node.name]
 
 
 def test_rerun_with_skip_current_false_runs_every_phase(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=1)
+    node = fleet.nodes[0]
     assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
-    for node in fleet.nodes:
-        node.clear_requests()
+    package = staged_package(node, "churn", "v1", "churn_v1.zip")
+    copied_at = os.stat(package).st_mtime_ns
+    node.clear_requests()
 
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet,
                          extra_vars=dict(deploy_vars(churn, "v1"), apinode_deploy_skip_current=False))
 
     assert again.rc == 0, again.output
     assert again.changed_count == 0, [t["task"] for t in again.tasks if t["status"] == "changed"]
-    for node in fleet.nodes:
-        assert not again.task("Copy the service packages", node.name)["changed"]
-        # Every phase ran: the smoke test reached the node, but no admin write did.
-        assert any(r["path"] == "/public/api/v1/churn/predict/predict" for r in node.requests()), node.name
-        assert [r for r in node.mutating_requests() if not r["path"].startswith("/public/api/")] == []
+    for phase in (STAGE, ACTIVATE, RETAIN):
+        assert again.ran(phase, node.name), phase
+    assert not again.task(STAGE, node.name)["changed"]
+    assert os.stat(package).st_mtime_ns == copied_at  # not copied again
+    # Every phase ran: the smoke test reached the node, but no admin write did.
+    assert any(r["path"] == "/public/api/v1/churn/predict/predict" for r in node.requests()), node.requests()
+    assert admin_writes(node) == []
+    assert not os.path.exists(lock_dir(node))
 
 
 def test_drift_on_one_node_is_named_and_only_that_node_is_rolled_out(sim_fleet, churn, run_playbook):
@@ -93,9 +131,10 @@ def test_drift_on_one_node_is_named_and_only_that_node_is_rolled_out(sim_fleet, 
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
 
     assert again.rc == 0, again.output
-    drift = again.task("Compare the node with the release", "node2")["ansible_facts"]["apinode_deploy_drift"]
+    drift = again.task(PLAN, "node2")["drift"]
     # Disabling a service also unloads its generation: both are named.
     assert any("disabled" in line for line in drift) and all("churn" in line for line in drift), drift
+    assert again.task(PLAN, "node1")["drift"] == []
     assert served(node2)[0] is True, "node2 was not enabled again"
     assert node2.mutating_requests(), "node2 was not rolled out"
     assert {r["method"] for r in fleet.node("node1").requests()} == {"GET"}
@@ -113,19 +152,25 @@ def test_changed_code_env_content_is_drift_and_imported_again(sim_fleet, churn, 
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
 
     assert again.rc == 0, again.output
-    drift = again.task("Compare the node with the release")["ansible_facts"]["apinode_deploy_drift"]
+    drift = again.task(PLAN)["drift"]
     assert len(drift) == 1 and os.path.basename(env_dir) in drift[0], drift
     posts = [r["path"] for r in node.mutating_requests()]
     assert any("cached-code-envs" in p for p in posts), posts
     assert not any("import" in p for p in posts), posts  # the generation was already there
+    # The new content has a staging folder of its own, next to the old one.
+    envs = os.listdir(os.path.join(staging_dir(node), "code-envs"))
+    assert len(envs) == 2, envs
 
 
 def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=3)
     assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    before = {node.name: served(node) for node in fleet.nodes}
     node2 = fleet.node("node2")
     node2.add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,
                     body={"errorType": "com.dataiku.lambda.ModelLoadException", "message": "model failed to load"})
+    for node in fleet.nodes:
+        node.clear_requests()
 
     result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v2"))
 
@@ -133,15 +178,19 @@ def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, ch
     assert result.failed_hosts == ["node2"], result.failed_hosts
     assert "node2" in result.output and "endpoint predict" in result.output
     assert "model failed to load" in result.output
-    # node1 switched in the first batch, node2 and node3 in the second: all are back on v1, and
-    # nothing else moved (v2 stays imported, as staged, ready for the next attempt).
+    # node1 switched in the first batch, node2 and node3 in the second: all are back to exactly
+    # what they served, and nothing else moved (v2 stays imported, as staged, ready for the next attempt).
     for node in fleet.nodes:
-        enabled, mapping = served(node)
-        assert enabled and mapping.get("generation") == "v1" and not mapping.get("entries"), (node.name, mapping)
+        assert served(node) == before[node.name], node.name
+        assert before[node.name][1]["generation"] == "v1"
+        switches = [r for r in node.mutating_requests() if r["path"].endswith("/actions/setMapping")]
+        assert len(switches) == 2, (node.name, switches)  # to v2, then back
         assert generations(node) == ["v1", "v2"]
-        assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock"))
-    rolled_back = result.results("Roll back the nodes that switched, to exactly what they served before")
+        assert not os.path.exists(lock_dir(node))
+    rolled_back = result.results(ROLLBACK)
     assert len(rolled_back) == 1  # run once for the fleet
+    put_back = [r["item"] for r in next(iter(rolled_back.values()))["results"] if r.get("changed")]
+    assert sorted(put_back) == ["node1", "node2", "node3"]
 
 
 def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet, churn, run_playbook):
@@ -150,17 +199,19 @@ def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet
     assert result.rc == 0, result.output
     assert result.changed_count > 0
     for node in fleet.nodes:
+        assert result.task(PLAN, node.name)["drift"], node.name
         assert node.mutating_requests() == [], node.name
         assert node.admin_client().list_services() == []
-        assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging"))
+        assert not os.path.exists(staging_dir(node))
 
 
 def test_a_held_lock_stops_the_run_before_anything_is_copied(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=3)
-    lock = os.path.join(fleet.node("node2").data_dir, "dss-apinode-staging", ".deploy.lock")
+    lock = lock_dir(fleet.node("node2"))
     os.makedirs(lock)
-    with open(os.path.join(lock, "holder"), "w") as handle:
-        handle.write("alice from ci-runner-7, since 2026-01-01T00:00:00Z\n")
+    holder = {"owner": "ci-runner-7:4242:1234567", "holder": "alice from ci-runner-7", "since": "2026-01-01T00:00:00Z"}
+    with open(os.path.join(lock, "holder.json"), "w") as handle:
+        json.dump(holder, handle)
 
     result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
 
@@ -168,12 +219,16 @@ def test_a_held_lock_stops_the_run_before_anything_is_copied(sim_fleet, churn, r
     assert "node2" in result.failed_hosts
     assert "alice from ci-runner-7" in result.output and "rm -r" in result.output
     assert os.path.isdir(lock), "another run's lock must never be removed"
+    with open(os.path.join(lock, "holder.json")) as handle:
+        assert json.load(handle) == holder
     for node in fleet.nodes:
         assert node.admin_client().list_services() == [], node.name
+        assert node.mutating_requests() == [], node.name
         if node.name != "node2":
-            own_lock = os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock")
-            assert not os.path.exists(own_lock), node.name
-            assert os.listdir(os.path.join(node.data_dir, "dss-apinode-staging")) == []
+            assert not os.path.exists(lock_dir(node)), node.name
+            # Nothing was copied: the staging folder is not even there.
+            assert not os.path.exists(staging_dir(node)) or os.listdir(staging_dir(node)) == [], node.name
+    assert os.listdir(staging_dir(fleet.node("node2"))) == [".deploy.lock"]
 
 
 def test_retention_keeps_the_newest_and_the_rollback_target(sim_fleet, make_bundle, run_playbook):
@@ -187,5 +242,9 @@ def test_retention_keeps_the_newest_and_the_rollback_target(sim_fleet, make_bund
     # v3 is the newest and serves; v2 is what v3 replaced (the rollback target); v1 had to go.
     assert generations(node) == ["v2", "v3"]
     assert served(node)[1]["generation"] == "v3"
-    deleted = result.task("Delete the generations beyond retention", "node1")["results"]
-    assert [r["item"] for r in deleted if r.get("changed")] == [{"service": "churn", "generation": "v1"}]
+    retained = result.task(RETAIN, "node1")
+    assert retained["changed"] is True
+    deleted = [(s["service"], s["generation"]) for s in retained["plan"] if s["action"] == "delete_generation"]
+    assert deleted == [("churn", "v1")]
+    deletes = [r["path"] for r in node.mutating_requests() if r["method"] == "DELETE"]
+    assert deletes == ["/admin/api/services/churn/generations/v1"], deletes
