@@ -73,20 +73,28 @@ def test_two_rollouts_at_once_never_leave_a_node_half_switched(fleet_on_v1, run_
 def test_bad_role_input_is_refused_before_any_write(fleet_on_v1, run_playbook, tmp_path):
     fleet, manifest = fleet_on_v1
     package = packages_of(manifest, "churn", "v2")[0]["path"]
-    bad = {
-        "apinode_deploy_services": [
-            {"id": "churn v2!", "package": package},
-            {"id": "fraud", "package": str(tmp_path / "missing.zip")},
-            {"id": "upsell", "package": package, "generation": ".bad",
-             "mapping": [{"generation": "v1", "proba": 0.7}, {"generation": "v2", "proba": 0.2}]},
-        ],
-        "apinode_deploy_code_envs": [{"path": str(tmp_path / "no-env")}],
-        "apinode_deploy_models": [{"path": str(tmp_path / "no-model.zip")}],
-    }
-    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=bad)
-    assert result.rc != 0
-    for expected in ("churn v2!", "missing.zip", ".bad", "mapping probabilities sum to 0.", "not 1", "no-env", "no-model.zip"):
-        assert expected in result.output, expected
+    # The release is refused at its first problem, named in one line: one run per bad input.
+    cases = [
+        ({"apinode_deploy_services": [{"id": "churn v2!", "package": package}]}, ["churn v2!"]),
+        ({"apinode_deploy_services": [{"id": "fraud", "package": str(tmp_path / "missing.zip")}]}, ["missing.zip"]),
+        ({"apinode_deploy_services": [{"id": "upsell", "package": package, "generation": ".bad"}]}, [".bad"]),
+        ({"apinode_deploy_services": [{"id": "upsell", "package": package, "mapping": [
+            {"generation": "v1", "proba": 0.7}, {"generation": "v2", "proba": 0.2}]}]}, ["upsell", "sum to 1", "0.9"]),
+        ({"apinode_deploy_code_envs": [{"path": str(tmp_path / "no-env")}]}, ["no-env"]),
+        ({"apinode_deploy_models": [{"path": str(tmp_path / "no-model.zip")}]}, ["no-model.zip"]),
+    ]
+    runs, problems = [], []
+    for bad, expected in cases:
+        result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=bad)
+        runs.append(result)
+        if result.rc == 0 or sorted(result.failed_hosts) != ["node1", "node2"]:
+            problems.append("%r: rc %s, failed hosts %s" % (bad, result.rc, result.failed_hosts))
+        problems.extend("%r: the output does not say %r" % (bad, part) for part in expected if part not in result.output)
+        for node in fleet.nodes:
+            if mutating(node):
+                problems.append("%r reached %s: %s" % (bad, node.name, mutating(node)))
+    assert not problems, "\n".join(problems)
+
     # Out-of-range choices are caught by the role's argument specs, before the preflight.
     choices = dict(deploy_vars(manifest, "v2"), apinode_deploy_code_envs=[{"path": str(tmp_path), "language": "java"}])
     choices["apinode_deploy_services"][0].update(strategy="round_robin", mapping=[{"generation": "v2", "proba": 1}])
@@ -96,7 +104,7 @@ def test_bad_role_input_is_refused_before_any_write(fleet_on_v1, run_playbook, t
     for node in fleet.nodes:
         assert mutating(node) == [], node.name
     assert_fleet_serves(fleet, "v1")
-    for run in (result, out_of_range):
+    for run in runs + [out_of_range]:
         assert_no_secrets(run, fleet_secrets(fleet))
 
     wrong_type = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars={"apinode_deploy_services": "churn"})

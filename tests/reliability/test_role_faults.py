@@ -109,8 +109,8 @@ def test_node_killed_and_restarted_while_staging(fleet_on_v1, run_playbook, make
     staged = os.path.join(node2.data_dir, "dss-apinode-staging", "**", "churn_v2.zip")
     run = run_in_background(run_playbook, ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(manifest, "v2"))
     wait_for(lambda: glob.glob(staged, recursive=True), "the package staged on node2", run)
-    # After the copy, the import task reads the generations, then POSTs ("create the services" is
-    # skipped: the preflight read found churn on the node).
+    # After the copy, the stage call reads the node (services, then churn's generations) and POSTs the
+    # import (no create: churn is on the node).
     reads = count(node2, "GET", GENERATIONS)
     wait_for(lambda: count(node2, "GET", GENERATIONS) >= reads + 1, "the import task's read on node2", run)
     time.sleep(1.5)  # the import request is now in flight
