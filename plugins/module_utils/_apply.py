@@ -33,7 +33,8 @@ USER_API_ERRORS = tuple(range(400, 600))
 def read_node(client, service_ids, markers=()):
     """GET services, then GET generations of each of ``service_ids`` that exists (sorted), and the marker
     files ``markers`` on this host: the ``node`` argument of ``_plan.build_plan``."""
-    summaries = dict((s.get('serviceId'), s) for s in client.get('services') or [] if isinstance(s, dict))
+    listed = sorted((s for s in client.get('services') or [] if isinstance(s, dict)), key=lambda s: s.get('serviceId') or '')
+    summaries = dict((s.get('serviceId'), s) for s in listed)
     services, raw = [], {}
     for sid in sorted(set(service_ids)):
         summary = summaries.get(sid)
@@ -41,6 +42,7 @@ def read_node(client, service_ids, markers=()):
             services.append(service_state(summary, list_generations(client, sid)))
             raw[sid] = summary.get('activeMapping')
     return dict(url=client.base_url, services=services, raw_mappings=raw,
+                node_services=[service_state(summary, None) for summary in listed],
                 markers=dict((marker, read_marker(marker)) for marker in markers))
 
 
@@ -169,7 +171,7 @@ class ReleaseRun(object):
         before = _plan.view(node['services'])
         self.result.update(plan=[public_step(s) for s in steps], drift=plan.drift, current=not plan.drift,
                            staged=plan.staged, previous=_plan.capture_previous(release, node),
-                           services=node['services'])
+                           services=node['services'], node_services=node['node_services'])
         check_staged_packages(steps, self.check_mode)
         if steps:
             self._take_lock()
@@ -178,29 +180,29 @@ class ReleaseRun(object):
             if self.diff:
                 self.result['diff'] = dict(before=before, after=_plan.predict_view(before, steps))
             return
-        switched = []
-        for index, step in enumerate(steps):
+        # The smoke tests close the activate phase, switched or not, before retention deletes anything.
+        smoke_due = _plan.ACTIVATE in _plan.PHASES[p['phase']]
+        for step in steps:
+            if smoke_due and step['phase'] == _plan.RETAIN:
+                self._smoke_tests(release)
+                smoke_due = False
             apply(self.client, step)
             self.result['changed'] = True
-            if step['phase'] == _plan.ACTIVATE and step['service'] not in switched:
-                switched.append(step['service'])
-            following = steps[index + 1]['phase'] if index + 1 < len(steps) else None
-            if step['phase'] == _plan.ACTIVATE and following != _plan.ACTIVATE:
-                self._smoke_tests(release, switched)
+        if smoke_due:
+            self._smoke_tests(release)
         if self.result['changed']:
             node = read_node(self.client, ids)
             self.result['services'] = node['services']
         if self.diff:
             self.result['diff'] = dict(before=before, after=_plan.view(node['services']))
 
-    def _smoke_tests(self, release, switched):
-        """After the switch, every smoke test of the services that switched; fails naming each failed test."""
+    def _smoke_tests(self, release):
+        """After the switches, every smoke test of the release; fails naming each failed test."""
         p = self.params
         for service in release['services']:
-            if service['id'] in switched:
-                for test in service['smoke_tests']:
-                    self.result['smoke_tests'].append(
-                        smoke_test(self.user_client, service['id'], test, p['smoke_retries'], p['smoke_delay'], self.sleep))
+            for test in service['smoke_tests']:
+                self.result['smoke_tests'].append(
+                    smoke_test(self.user_client, service['id'], test, p['smoke_retries'], p['smoke_delay'], self.sleep))
         failed = [t for t in self.result['smoke_tests'] if not t['passed']]
         if failed:
             raise _plan.PlanError('Smoke test failed: %s.' % '; '.join(

@@ -255,10 +255,12 @@ class TestActivate:
         assert result['services'][0]['mapping']['generation'] == 'v2'
 
     def test_activate_idempotent(self, run, package):
-        failed, result, _exchange = run(dict(phase='activate', services=[churn(package(), smoke_tests=[SMOKE])]),
-                                        read(SINGLE_V2, *SERVING))
+        # Nothing to switch: no admin write, but the activate phase still proves the node serves the release.
+        failed, result, exchange = run(dict(phase='activate', services=[churn(package(), smoke_tests=[SMOKE])]),
+                                       read(SINGLE_V2, *SERVING) + [predict()])
         assert not failed and result['changed'] is False and result['current'] is True
-        assert result['smoke_tests'] == []
+        assert [t['passed'] for t in result['smoke_tests']] == [True]
+        assert [r['method'] for r in exchange.requests if r['path'].startswith('/admin/api/')] == ['GET', 'GET']
 
     def test_activate_check_mode(self, run, package):
         failed, result, exchange = run(dict(phase='activate', services=[churn(package(), smoke_tests=[SMOKE])]),
@@ -358,10 +360,11 @@ class TestAllAndRefusals:
     def test_all_on_a_node_already_serving_is_only_read(self, run, package, tmp_path):
         lock = dict(path=str(tmp_path / 'lock'), owner='run-1', release=True)
         failed, result, exchange = run(dict(lock=lock, services=[churn(package(), smoke_tests=[SMOKE])]),
-                                       read(SINGLE_V2, *SERVING))
+                                       read(SINGLE_V2, *SERVING) + [predict()])
         assert not failed and result['changed'] is False and result['current'] is True
         assert result['lock'] == dict(path=lock['path'], taken=False, released=False)
-        assert result['api_calls'] == 2
+        # Two admin reads, and the smoke test that closes the activate phase (a prediction, no write).
+        assert result['api_calls'] == 3 and [r['method'] for r in exchange.requests] == ['GET', 'GET', 'POST']
 
     def test_foreign_lock_fails_before_any_write(self, run, package, tmp_path):
         path = tmp_path / 'lock'
