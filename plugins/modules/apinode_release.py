@@ -373,6 +373,23 @@ previous:
     mapping:
       description: Its mapping, or null.
       type: dict
+node_services:
+  description:
+    - Every service of the node as listed when the call started (those outside the release too), without their
+      generations; what C(dss.apinode.fleet_status) reports for services the release does not declare.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Service id.
+      type: str
+    enabled:
+      description: Whether the service serves queries.
+      type: bool
+    mapping:
+      description: The active mapping in the normal form of RV(services[].mapping), or null.
+      type: dict
 services:
   description: The node's release services after the call (before it, in check mode).
   returned: always
