@@ -59,6 +59,33 @@ class RequestLog:
             self._entries = []
 
 
+# Header names are HTTP tokens and values one line, so that a rule cannot split the answer; the
+# framing headers stay the server's own.
+HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+FRAMING_HEADERS = ("content-length", "transfer-encoding", "connection")
+
+
+def _fault_headers(headers):
+    """The ``headers`` of a fault rule as ``{name: value}`` strings (e.g. ``{"Retry-After": "1"}``)."""
+    if headers is None:
+        return None
+    if not isinstance(headers, dict):
+        raise bad_request("fault headers must be a JSON object of header names to values")
+    checked = {}
+    for name, value in headers.items():
+        if not HEADER_NAME.match(name):
+            raise bad_request("invalid fault header name: %r" % name)
+        if name.lower() in FRAMING_HEADERS:
+            raise bad_request("fault header %s is set by the server itself" % name)
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise bad_request("fault header %s must be a string or a number" % name)
+        value = str(value)
+        if "\r" in value or "\n" in value:
+            raise bad_request("fault header %s must be one line" % name)
+        checked[name] = value
+    return checked or None
+
+
 class FaultRule:
     def __init__(self, rule_id, body):
         if not isinstance(body, dict):
@@ -72,6 +99,7 @@ class FaultRule:
             raise bad_request("invalid path regex: %s" % exc)
         self.status = body.get("status")
         self.body = body.get("body")
+        self.headers = _fault_headers(body.get("headers"))
         self.delay = float(body.get("delay") or 0.0)
         self.drop = bool(body.get("drop", False))
         self.count = body.get("count")
@@ -79,13 +107,15 @@ class FaultRule:
         self.hits = 0
         if self.status is None and not self.drop and not self.delay:
             raise bad_request("a fault rule needs a status, a delay or drop")
+        if self.headers and self.status is None:
+            raise bad_request("fault headers go with a status: they are sent with the injected answer")
 
     def matches(self, method, path):
         return self.method in ("*", method) and self.path.search(path) is not None
 
     def to_json(self):
         body = {"id": self.id, "method": self.method, "path": self.path_text, "hits": self.hits}
-        for key in ("status", "body", "count", "probability"):
+        for key in ("status", "body", "headers", "count", "probability"):
             if getattr(self, key) is not None:
                 body[key] = getattr(self, key)
         if self.delay:

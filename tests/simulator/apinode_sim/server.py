@@ -186,7 +186,7 @@ class Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send(self, status, payload, success_headers=True):
+    def _send(self, status, payload, success_headers=True, extra_headers=None):
         # Log before answering: a client that reads the log right after its answer must find
         # its own request there.
         if self._log_entry is not None:
@@ -210,6 +210,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header("DSS-Version", self.server.node.dss_version)
             self.send_header("DSS-APINode-API-Version", "1")
             self.send_header("DSS-API-Version", "1")
+        for name, value in (extra_headers or {}).items():
+            self.send_header(name, value)
         # Headers and body leave in one write: one syscall and one segment per answer.
         self._headers_buffer.append(b"\r\n")
         if self.command != "HEAD":
@@ -250,7 +252,7 @@ class Handler(BaseHTTPRequestHandler):
                     status = int(rule.status)
                     payload = rule.body if rule.body is not None else ApiError(
                         status, "Injected fault (simulator test hook)", "java.lang.RuntimeException").body()
-                    self._send(status, payload, success_headers=False)
+                    self._send(status, payload, success_headers=False, extra_headers=rule.headers)
         if status is None:
             self._dispatch(node, method, path, split.query, body)
 
