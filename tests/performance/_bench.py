@@ -116,6 +116,10 @@ class Run:
     def changed(self):
         return [t["task"] for t in self.tasks if t["status"] == "changed"]
 
+    def ran(self, prefix):
+        """Whether a task whose name starts with ``prefix`` ran (was not skipped) on some host."""
+        return any(t["task"].split(" : ")[-1].startswith(prefix) and t["status"] != "skipped" for t in self.tasks)
+
 
 def module_play(tasks, hosts="apinodes"):
     return [{"hosts": hosts, "gather_facts": False,
