@@ -1,4 +1,9 @@
-"""fleet_status: one table for the fleet, drift flagged, nothing written (also in --check)."""
+"""fleet_status: one table for the fleet, drift flagged, nothing written (also in --check).
+
+A declared service drifts where the node's release plan (apinode_release in check mode) would change
+it, in the plan's own sentences; a service the release does not declare is compared with what most
+nodes serve.
+"""
 
 import pytest
 
@@ -12,15 +17,37 @@ def churn(make_bundle):
     return make_bundle(services=["churn"], versions=["v1", "v2"])
 
 
+@pytest.fixture
+def fraud(make_bundle):
+    """A service that the release does not declare, put on the nodes by hand."""
+    return dict((p["version"], p["path"]) for p in make_bundle(services=["fraud"], versions=["v1", "v2"])["packages"])
+
+
+def serve_by_hand(node, service, package, generation):
+    admin = node.admin_client()
+    if service not in [s["serviceId"] for s in admin.list_services()]:
+        admin.create_service(service)
+    handle = admin.service(service)
+    handle.import_generation_from_archive(package)
+    handle.switch_to_single_generation(generation)
+
+
 def table(result):
     return result.task("Print the fleet table", "node1")["msg"]
 
 
+def section(lines, service):
+    """The lines of one service: its title, then one line per host."""
+    start = next(i for i, line in enumerate(lines) if line.startswith("service %s " % service))
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("service ")), len(lines))
+    return lines[start:end]
+
+
 def row(lines, host):
-    return next(line for line in lines if line.split()[0] == host)
+    return next(line for line in lines[1:] if line.split()[0] == host)
 
 
-def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, run_playbook):
+def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, fraud, run_playbook):
     fleet = sim_fleet(nodes=3)
     wanted = deploy_vars(churn, "v1", generation="v1")
     assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=wanted).rc == 0
@@ -29,33 +56,50 @@ def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, run_playb
     node3 = fleet.node("node3").admin_client().service("churn")
     node3.import_generation_from_archive(next(p["path"] for p in churn["packages"] if p["version"] == "v2"))
     node3.switch_to_single_generation("v2")
+    # fraud is not in the release: v1 on node1 and node2, v2 on node3.
     for node in fleet.nodes:
+        version = "v2" if node.name == "node3" else "v1"
+        serve_by_hand(node, "fraud", fraud[version], version)
         node.clear_requests()
 
     result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=wanted, check=True)
 
     assert result.rc == 0, result.output
-    lines = table(result)
+    lines = section(table(result), "churn")
     assert lines[0] == "service churn (wanted: v1)"
     assert row(lines, "node1").endswith(" ok")
     assert "DRIFT" in row(lines, "node2") and "disabled" in row(lines, "node2")
-    assert "DRIFT" in row(lines, "node3") and "other generation or mapping" in row(lines, "node3")
+    assert "DRIFT" in row(lines, "node3") and "serves generation v2, the release wants generation v1" in row(lines, "node3")
     assert " v2 " in row(lines, "node3")
+    undeclared = section(table(result), "fraud")
+    assert undeclared[0] == "service fraud (wanted: v1)"
+    assert row(undeclared, "node1").endswith(" ok") and row(undeclared, "node2").endswith(" ok")
+    assert "DRIFT" in row(undeclared, "node3") and "other generation or mapping" in row(undeclared, "node3")
     assert len(result.results("Print the fleet table")) == 1  # printed once for the fleet
     for node in fleet.nodes:
         assert node.mutating_requests() == [], node.name
 
 
-def test_missing_service_and_dead_node_are_rows_not_crashes(sim_fleet, churn, run_playbook):
+def test_missing_service_and_dead_node_are_rows_not_crashes(sim_fleet, churn, fraud, run_playbook):
     fleet = sim_fleet(nodes=3)
     wanted = deploy_vars(churn, "v1", generation="v1")
     assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=wanted, limit="node1,node2").rc == 0
+    serve_by_hand(fleet.node("node1"), "fraud", fraud["v1"], "v1")
     fleet.node("node2").kill()
+    fleet.node("node3").clear_requests()
 
     result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(wanted, apinode_status_fail_on_drift=True))
 
     assert result.rc != 0  # asked to fail on drift
-    lines = table(result)
+    assert "The fleet has drifted" in result.output
+    lines = section(table(result), "churn")
     assert row(lines, "node1").endswith(" ok")
     assert "NOT ANSWERING" in row(lines, "node2")
-    assert "service missing" in row(lines, "node3")
+    assert "DRIFT" in row(lines, "node3") and "service churn is missing" in row(lines, "node3")
+    undeclared = section(table(result), "fraud")
+    assert row(undeclared, "node1").endswith(" ok")
+    assert "NOT ANSWERING" in row(undeclared, "node2")
+    assert "service missing" in row(undeclared, "node3")
+    # Not even without --check does the report write anything.
+    assert fleet.node("node3").mutating_requests() == []
+    assert fleet.node("node3").admin_client().list_services() == []
