@@ -12,13 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import base64
 import os
 import time
 
-from ansible.module_utils.common.text.converters import to_bytes, to_text
+from ansible.module_utils.common.text.converters import to_text
 
-from ansible_collections.dss.apinode.plugins.module_utils import _plan, _run_lock
+from ansible_collections.dss.apinode.plugins.module_utils import _api_lock, _drain, _plan, _run_lock, _versions
+from ansible_collections.dss.apinode.plugins.module_utils import _predict
 from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeError, path
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import read_marker, write_marker
 from ansible_collections.dss.apinode.plugins.module_utils._package import PackageError, identity, read_tag
@@ -30,7 +30,7 @@ PRIVATE_STEP_FIELDS = ('record', 'tag')
 USER_API_ERRORS = tuple(range(400, 600))
 
 
-def read_node(client, service_ids, markers=()):
+def read_node(client, service_ids, markers=(), drain_flag=None):
     """GET services, then GET generations of each of ``service_ids`` that exists (sorted), and the marker
     files ``markers`` on this host: the ``node`` argument of ``_plan.build_plan``."""
     listed = sorted((s for s in client.get('services') or [] if isinstance(s, dict)), key=lambda s: s.get('serviceId') or '')
@@ -43,7 +43,8 @@ def read_node(client, service_ids, markers=()):
             raw[sid] = summary.get('activeMapping')
     return dict(url=client.base_url, services=services, raw_mappings=raw,
                 node_services=[service_state(summary, None) for summary in listed],
-                markers=dict((marker, read_marker(marker)) for marker in markers))
+                markers=dict((marker, read_marker(marker)) for marker in markers),
+                drain_flag=_drain.read_flag(drain_flag) if drain_flag else None)
 
 
 def check_staged_packages(steps, check_mode):
@@ -66,10 +67,28 @@ def check_staged_packages(steps, check_mode):
                                      step['tag']['generationId'], step['tag']['createdOn']))
 
 
-def apply(client, step):
-    """Send the admin call of one plan step (and record an artefact import in its marker)."""
+def check_package_versions(steps, node_version):
+    """Refuse, before any write, a package built by a DSS newer than the node (its import would fail late)."""
+    for step in steps:
+        if step['action'] == 'import_generation':
+            problem = _versions.package_too_new(step['tag'], node_version)
+            if problem:
+                raise _plan.PlanError('Service %s: %s' % (step['service'], problem))
+
+
+def apply(client, step, transport='node', drain_flag=None):
+    """Send the admin call of one plan step (and record an artefact import in its marker).
+
+    With the ``api`` transport the module runs away from the node: a package is streamed to it
+    (``importFromStream``, multipart) instead of being named by its path on the node's disk.
+    """
     action, sid = step['action'], step.get('service')
-    if action == 'import_code_env':
+    if action == 'undrain':
+        if drain_flag:
+            _drain.put_back_flag(drain_flag)
+    elif action == 'import_generation' and transport == 'api':
+        stream_package(client, sid, step['path'])
+    elif action == 'import_code_env':
         client.post('cached-code-envs', query=step['query'])
         write_marker(step['marker'], step['record'])
     elif action == 'import_model':
@@ -92,31 +111,34 @@ def apply(client, step):
         raise ValueError('unknown plan action %r' % action)
 
 
+def stream_package(client, service_id, archive):
+    rel = path('services', service_id, 'generations', 'actions', 'importFromStream')
+    try:
+        client.upload(rel, archive)
+    except ApiNodeError as err:
+        if err.status in (404, 405):
+            raise _plan.PlanError('This node does not offer %s (HTTP %s): it cannot receive a package over the admin API '
+                                  'alone. Use the node transport (the package is copied to the node and imported from '
+                                  'its disk).' % (rel.replace(service_id, '{serviceId}', 1), err.status))
+        raise
+
+
 def public_step(step):
     return dict((k, v) for k, v in step.items() if k not in PRIVATE_STEP_FIELDS)
 
 
 def smoke_test(client, service_id, test, retries=3, delay=2.0, sleep=time.sleep):
-    """Query ``test`` through the user API until it passes or ``retries`` more tries failed.
+    """Send ``test`` (a ``_plan`` smoke test, a ``_predict`` query) through the user API until it passes or
+    ``retries`` more tries failed.
 
     Returns ``{service, endpoint, generation, status, served_generation, prediction, passed, message}``
-    (never the user key).
+    (never the user key); ``generation`` is the generation forced, None for a test with a dispatch key.
     """
-    rel = '/public/api/v1/%s/%s/predict' % (path(service_id), path(test['endpoint']))
-    body = dict(features=test['features'], dispatch=dict(forcedGeneration=test['generation']))
-    key = test.get('api_key')
-    if key:
-        client.add_secret(key)
-    credentials = 'Basic ' + to_text(base64.b64encode(to_bytes('%s:' % key))) if key else None
     for attempt in range(1 + max(0, retries)):
         if attempt:
             sleep(delay)
-        try:
-            response = client.request('POST', rel, body=body, auth=bool(key), credentials=credentials,
-                                      expect_error_statuses=USER_API_ERRORS)
-            verdict = _plan.judge_smoke(test, response.status, response.body, test['generation'])
-        except ApiNodeError as err:
-            verdict = _plan.judge_smoke(test, None, dict(message=err.msg), test['generation'])
+        answer = _predict.send(client, service_id, test)
+        verdict = dict((k, answer[k]) for k in ('status', 'served_generation', 'prediction', 'passed', 'message'))
         if verdict['passed']:
             break
     return dict(service=service_id, endpoint=test['endpoint'], generation=test['generation'], **verdict)
@@ -135,18 +157,22 @@ class ReleaseRun(object):
         self.sleep = sleep
         lock = params.get('lock') or None
         self.lock = lock
+        self.transport = params.get('transport') or 'node'
+        drain = params.get('drain') or {}
+        self.drain_options = drain if drain.get('mode') else None
+        self.drain = None
         self.warnings = []
         self._doing = 'run the release'
         self.result = dict(changed=False, phase=params['phase'], plan=[], drift=[], current=False, staged=False,
                            previous=[], services=[], smoke_tests=[],
-                           lock=dict(path=lock['path'], taken=False, released=False) if lock else None)
+                           lock=dict(path=lock.get('path'), taken=False, released=False) if lock else None)
 
     def run(self):
         """Returns ``(result, failure message or None)``; the lock is released on the way out when asked."""
         failure = None
         try:
             self._run()
-        except (_plan.PlanError, _run_lock.LockHeld) as err:
+        except (_plan.PlanError, _run_lock.LockHeld, _api_lock.ApiLockHeld) as err:
             failure = to_text(err)
         except ApiNodeError as err:
             failure = err.msg
@@ -154,6 +180,7 @@ class ReleaseRun(object):
         except (IOError, OSError) as err:
             failure = 'Cannot %s: %s' % (self._doing, to_text(err))
         finally:
+            self._give_back()
             self._release_lock()
         self.result['api_calls'] = self.client.request_count + self.user_client.request_count
         return self.result, failure
@@ -161,11 +188,19 @@ class ReleaseRun(object):
     def _run(self):
         p = self.params
         release = _plan.normalise_release(p['services'], p['code_envs'], p['models'], p['cache_state_dir'])
+        if self.transport == 'api' and (release['code_envs'] or release['models']):
+            raise _plan.PlanError(
+                'The api transport cannot fill the code-env or model cache: their imports take a path on the node\'s '
+                'own disk, and only the admin API is reached. Deploy the code envs and model archives with the node '
+                'transport (once, for example when the node is bootstrapped), then leave them out of the release '
+                'deployed over the api transport.')
         previous = _plan.normalise_previous(p['previous'])
         if p['phase'] == _plan.ROLLBACK and not previous:
             raise _plan.PlanError('phase=rollback needs previous: the previous list returned by the activate to undo.')
         ids = [s['id'] for s in release['services']] + [s['id'] for s in previous]
-        node = read_node(self.client, ids, _plan.marker_paths(release, self.client.base_url))
+        flag = (self.drain_options or {}).get('flag_path') if self.transport == 'node' else None
+        node = read_node(self.client, ids, _plan.marker_paths(release, self.client.base_url), drain_flag=flag)
+        self.result['drained'] = self._drained(node)
         plan = _plan.build_plan(release, node, p['keep_generations'], p['preload'], previous)
         steps = plan.for_phases(_plan.PHASES[p['phase']])
         before = _plan.view(node['services'])
@@ -173,6 +208,7 @@ class ReleaseRun(object):
                            staged=plan.staged, previous=_plan.capture_previous(release, node),
                            services=node['services'], node_services=node['node_services'])
         check_staged_packages(steps, self.check_mode)
+        check_package_versions(steps, _versions.node_version(self.client, probe=False))
         if steps:
             self._take_lock()
         if self.check_mode:
@@ -184,17 +220,64 @@ class ReleaseRun(object):
         smoke_due = _plan.ACTIVATE in _plan.PHASES[p['phase']]
         for step in steps:
             if smoke_due and step['phase'] == _plan.RETAIN:
-                self._smoke_tests(release)
+                self._close_activation(release, previous=self.result['previous'], node=node)
                 smoke_due = False
-            apply(self.client, step)
+            if step['phase'] == _plan.ACTIVATE:
+                self._take_drain()
+            apply(self.client, step, self.transport, flag)
             self.result['changed'] = True
         if smoke_due:
-            self._smoke_tests(release)
+            self._close_activation(release, previous=self.result['previous'], node=node)
         if self.result['changed']:
             node = read_node(self.client, ids)
             self.result['services'] = node['services']
         if self.diff:
             self.result['diff'] = dict(before=before, after=_plan.view(node['services']))
+
+    def _close_activation(self, release, previous, node):
+        """Smoke tests, then back into the load balancer. A drained node that fails them is first put back
+        to what it served, so that it never re-enters the pool serving what failed."""
+        try:
+            self._smoke_tests(release)
+        except _plan.PlanError:
+            if self.drain and self.drain.taken:
+                for step in _plan.rollback_steps(_plan.normalise_previous(previous), read_node(self.client, [
+                        s['id'] for s in release['services']])):
+                    apply(self.client, step, self.transport)
+                self.result['rolled_back'] = True
+            raise
+        self._give_back()
+
+    def _drained(self, node):
+        flag = node.get('drain_flag')
+        if flag is not None:
+            return dict(by='dss.apinode' if flag.get('ours') else 'someone else', owner=flag.get('owner'),
+                        since=flag.get('since'))
+        return None
+
+    def _take_drain(self):
+        if not self.drain_options or self.drain is not None or self.check_mode:
+            return
+        d = self.drain_options
+        mode = 'flag' if d['mode'] == 'flag' and self.transport == 'node' else ('api' if d['mode'] == 'api' else 'wait')
+        self.drain = _drain.Drain(self.client, mode, flag_path=d.get('flag_path'), owner=(self.lock or {}).get('owner'),
+                                  holder=(self.lock or {}).get('holder'), seconds=d.get('seconds') or 0, sleep=self.sleep)
+        if mode == 'wait':
+            # The user's own hook drained the node: only let the queries in flight finish.
+            if d.get('seconds'):
+                self.sleep(d['seconds'])
+            return
+        self.drain.take()
+        self.result['drain'] = dict(mode=mode, taken=self.drain.taken, already_out=self.drain.was_out)
+
+    def _give_back(self):
+        if self.drain is None or not self.drain.taken:
+            return
+        try:
+            self.drain.give_back()
+            self.result['drain']['given_back'] = True
+        except (ApiNodeError, IOError, OSError) as err:
+            self.warnings.append('Could not put the node back into its load balancer: %s' % to_text(getattr(err, 'msg', err)))
 
     def _smoke_tests(self, release):
         """After the switches, every smoke test of the release; fails naming each failed test."""
@@ -212,6 +295,14 @@ class ReleaseRun(object):
     def _take_lock(self):
         if not self.lock:
             return
+        if self.transport == 'api':
+            if self.check_mode:
+                _api_lock.check(self.client, self.lock['owner'])
+            else:
+                self.result['lock']['taken'] = _api_lock.acquire(self.client, self.lock['owner'], self.lock.get('holder'))
+            return
+        if not self.lock.get('path'):
+            raise _plan.PlanError('lock.path is required with the node transport (a folder on the node).')
         if self.check_mode:
             _run_lock.check(self.lock['path'], self.lock['owner'])
             return
@@ -223,6 +314,9 @@ class ReleaseRun(object):
         if not self.lock or self.check_mode or not self.lock.get('release'):
             return
         try:
-            self.result['lock']['released'] = _run_lock.release(self.lock['path'], self.lock['owner'])
-        except (IOError, OSError) as err:
+            if self.transport == 'api':
+                self.result['lock']['released'] = _api_lock.release(self.client, self.lock['owner'])
+            else:
+                self.result['lock']['released'] = _run_lock.release(self.lock['path'], self.lock['owner'])
+        except (IOError, OSError, ApiNodeError) as err:
             self.warnings.append('Could not remove the deploy lock %s: %s' % (self.lock['path'], to_text(err)))

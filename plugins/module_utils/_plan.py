@@ -14,8 +14,8 @@ A step is a dict ``{phase, action, sentence}`` plus, depending on the action, ``
 ``generation``, ``path``, ``mapping`` (normal form), ``body`` (the setMapping body), ``query``,
 ``fingerprint``, ``marker`` and ``record`` (the import marker to write). Actions, in order:
 
-- stage: ``import_code_env``, ``import_model``, ``create_service``, ``import_generation``,
-  ``preload_generation``;
+- stage: ``undrain`` (a node left out of its load balancer by an interrupted rollout),
+  ``import_code_env``, ``import_model``, ``create_service``, ``import_generation``, ``preload_generation``;
 - activate: ``set_mapping`` (a switch, and the enable of a disabled service), ``disable``;
 - retain: ``delete_generation``;
 - rollback: ``set_mapping``, ``disable``.
@@ -29,7 +29,9 @@ import os
 import posixpath
 
 from ansible_collections.dss.apinode.plugins.module_utils import _mapping
+from ansible_collections.dss.apinode.plugins.module_utils import _predict
 from ansible_collections.dss.apinode.plugins.module_utils._common import id_problem
+from ansible_collections.dss.apinode.plugins.module_utils._drain import describe as describe_drain
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import marker_path
 from ansible_collections.dss.apinode.plugins.module_utils._package import identity
 from ansible_collections.dss.apinode.plugins.module_utils._release import (
@@ -51,7 +53,7 @@ PHASES = {
 }
 # The phases whose differences are drift: a node with none of them already serves the release.
 DRIFT_PHASES = (STAGE, ACTIVATE, RETAIN)
-STAGE_ORDER = ('import_code_env', 'import_model', 'create_service', 'import_generation', 'preload_generation')
+STAGE_ORDER = ('undrain', 'import_code_env', 'import_model', 'create_service', 'import_generation', 'preload_generation')
 # apinode_cache keeps its markers there when no folder is given; the same default finds the same markers.
 MARKERS_DIR_NAME = '.apinode-cache'
 
@@ -163,20 +165,35 @@ def _check_generation_id(value, where):
 
 
 def _smoke_test(sid, number, test, target, enabled):
+    """One smoke test as a ``_predict`` query: ``{endpoint, type, <its input>, generation (forced, or None with a
+    dispatch key), expected_generation (the same), dispatch_key, api_key, expected_status, expected_prediction,
+    expect}``. A dispatch key and a generation do not go together (a forced generation would hide the key)."""
     where = 'service %s smoke test #%d (%s)' % (sid, number, test.get('endpoint'))
-    if not isinstance(test.get('features'), dict):
-        raise PlanError('The %s needs a features dict.' % where)
+    kind = test.get('type') or _predict.DEFAULT_TYPE
+    problem = _predict.query_problem(dict(test, type=kind), 'the ' + where)
+    if problem:
+        raise PlanError(problem)
     _check_id('endpoint', test.get('endpoint'), where)
     if not enabled:
         raise PlanError('The %s cannot run: the release keeps the service disabled.' % where)
     generation = test.get('generation')
-    generation = str(generation) if generation not in (None, '') else target
-    if not generation:
-        raise PlanError('The %s needs a generation: the service has a mapping and no package or generation.' % where)
-    result = dict(endpoint=test['endpoint'], features=test['features'], generation=generation,
-                  api_key=test.get('api_key') or None)
-    if test.get('expected_prediction') is not None:
-        result['expected_prediction'] = test['expected_prediction']
+    generation = str(generation) if generation not in (None, '') else None
+    dispatch_key = test.get('dispatch_key') or None
+    if dispatch_key is not None:
+        # The node picks the generation from the key, as for a real caller: any generation it serves may answer.
+        forced = None
+    else:
+        forced = generation or target
+        if not forced:
+            raise PlanError('The %s needs a generation: the service has a mapping and no package or generation.' % where)
+    result = dict(endpoint=test['endpoint'], type=kind, generation=forced, expected_generation=forced,
+                  dispatch_key=dispatch_key, api_key=test.get('api_key') or None,
+                  expected_status=list(test.get('expected_status') or _predict.DEFAULT_STATUS))
+    option = _predict.INPUTS[kind][0]
+    result[option] = test.get(option)
+    for name in ('expected_prediction', 'expect'):
+        if test.get(name) is not None:
+            result[name] = test[name]
     return result
 
 
@@ -299,6 +316,11 @@ def build_plan(release, node, keep_generations=3, preload=True, previous=None):
     previous = previous or []
     stage = dict((action, []) for action in STAGE_ORDER)
     activate, retain = [], []
+
+    flag = node.get('drain_flag')
+    if flag and flag.get('ours'):
+        # Left out of its load balancer by an interrupted rollout: the next rollout puts it back first.
+        stage['undrain'].append(_step(STAGE, 'undrain', describe_drain(flag)))
 
     for kind, action in (('code_envs', 'import_code_env'), ('models', 'import_model')):
         for artefact in release[kind]:
@@ -476,26 +498,15 @@ def _by_id(node):
 # --- smoke tests ----------------------------------------------------------------------------------
 
 def judge_smoke(test, status, body, generation):
-    """Whether a smoke-test answer passes: HTTP 200, ``apiContext.serviceGeneration == generation`` and,
-    when the test sets ``expected_prediction``, ``result.prediction`` equal to it.
+    """Whether a smoke-test answer passes (``_predict.judge``): by default HTTP 200,
+    ``apiContext.serviceGeneration == generation`` and, when the test sets ``expected_prediction``,
+    ``result.prediction`` equal to it; the test's ``expected_status`` and ``expect`` when it sets them.
 
     ``status``: the HTTP status (None when the node could not be reached); ``body``: the parsed answer
-    (or an error message as text). Returns ``{status, served_generation, prediction, passed, message}``.
+    (or an error message as text); ``generation``: the generation that must answer, None for any.
+    Returns ``{status, served_generation, prediction, passed, message}``.
     """
-    body = body if isinstance(body, dict) else {}
-    served = (body.get('apiContext') or {}).get('serviceGeneration')
-    prediction = (body.get('result') or {}).get('prediction') if isinstance(body.get('result'), dict) else None
-    verdict = dict(status=status, served_generation=served, prediction=prediction, passed=False)
-    if status != 200:
-        reason = body.get('message') or body.get('detailedMessage') or 'no answer'
-        verdict['message'] = 'HTTP %s: %s' % (status if status is not None else 'error', reason)
-    elif served != generation:
-        verdict['message'] = 'answered by generation %s, not %s' % (served, generation)
-    elif 'expected_prediction' in test and prediction != test['expected_prediction']:
-        verdict['message'] = 'predicted %r, expected %r' % (prediction, test['expected_prediction'])
-    else:
-        verdict.update(passed=True, message='ok')
-    return verdict
+    return _predict.judge(dict(test, expected_generation=generation), status, body)
 
 
 # --- what the diff shows --------------------------------------------------------------------------

@@ -111,10 +111,13 @@ options:
         default: true
       smoke_tests:
         description:
-          - Predictions sent through the user API (C(/public/api/v1/<service>/<endpoint>/predict)) right after the
-            switch, forced to one generation. A test passes on HTTP 200 when C(apiContext.serviceGeneration) is
-            that generation and, if set, the prediction is O(services[].smoke_tests[].expected_prediction).
-          - Run only for the services this call switched, after the switches of the node.
+          - Queries sent through the user API (C(/public/api/v1/<service>/<endpoint>/<type>)) right after the
+            switch, forced to one generation, the same queries and verdicts as M(dss.apinode.apinode_predict).
+            By default a test passes on HTTP 200 when C(apiContext.serviceGeneration) is that generation and, if
+            set, the prediction is O(services[].smoke_tests[].expected_prediction).
+          - O(services[].smoke_tests[].expected_status) and O(services[].smoke_tests[].expect) judge endpoints whose
+            answers are custom (a Python endpoint that answers its own status and body, without C(apiContext)).
+          - Run after the switches of the node.
         type: list
         elements: dict
         default: []
@@ -123,19 +126,59 @@ options:
             description: Endpoint id.
             type: str
             required: true
+          type:
+            description:
+              - What the query asks of the endpoint - V(predict) (a prediction endpoint, one record),
+                V(predict-multi) (several records), V(forecast) (a time-series forecast), V(run) (a Python or R
+                function endpoint), V(query) (a SQL query endpoint), V(lookup) (a dataset lookup endpoint).
+            type: str
+            choices: [predict, predict-multi, forecast, run, query, lookup]
+            default: predict
           features:
-            description: The features of the record to score.
+            description: The features of the record to score. Required with V(predict).
             type: dict
-            required: true
+          items:
+            description:
+              - The records, required with V(predict-multi) (features of each record to score) and V(forecast)
+                (the history, one record per time step and series).
+            type: list
+            elements: dict
+          params:
+            description: The keyword arguments of the function (V(run)) or the named parameters of the SQL query (V(query)).
+            type: dict
+          data:
+            description: The record to look up (V(lookup)). Required with V(lookup).
+            type: dict
           generation:
-            description: Generation forced for the test. Defaults to the service's generation (or its package's).
+            description:
+              - Generation forced for the test. Defaults to the service's generation (or its package's).
+              - Not with O(services[].smoke_tests[].dispatch_key).
+            type: str
+          dispatch_key:
+            description:
+              - Send this dispatch key instead of forcing a generation, as a caller of a V(hash_based) mapping must.
+                The node picks the generation, and any generation it serves may answer.
             type: str
           api_key:
-            description: User API key of the service (HTTP Basic); not the admin key. Never logged or returned.
+            description:
+              - User API key of the service (HTTP Basic, the key as user name); not the admin key. Never logged or returned.
             type: str
+          expected_status:
+            description: The HTTP statuses that pass.
+            type: list
+            elements: int
+            default: [200]
           expected_prediction:
-            description: The prediction the test expects.
+            description:
+              - The prediction the test expects - C(result.prediction) with V(predict), the list of C(results[].prediction)
+                with V(predict-multi).
             type: raw
+          expect:
+            description:
+              - Values the answer must hold, by dotted path into its JSON (names and list indexes), for example
+                C(response.status) or C(results.0.data.segment). A failed test names the path, the value expected
+                and the value found.
+            type: dict
   code_envs:
     description: Exported code env folders on the node, imported into the code-env cache unless already imported.
     type: list
@@ -197,16 +240,58 @@ options:
         V(retain) keeps its generations.
     type: list
     elements: dict
+  transport:
+    description:
+      - How the release reaches the node.
+      - V(node) (the module runs on the node, which the admin API URL usually names as C(127.0.0.1)) imports packages
+        from their staging paths on the node's disk and can fill the code-env and model caches.
+      - V(api) (the module runs on the controller or an execution node, like the DSS API Deployer) streams each package
+        with C(POST services/{id}/generations/actions/importFromStream) (multipart), with no copy, no staging folder and no SSH.
+        O(services[].package) is then a path where the module runs. A release with O(code_envs) or O(models) is refused,
+        because their imports take paths on the node's disk; a node without C(importFromStream) (known from DSS 9.0.5,
+        not confirmed on 12-14) fails with a message that names it and suggests V(node).
+      - The run lock follows the transport, see O(lock).
+    type: str
+    choices: [node, api]
+    default: node
+  drain:
+    description:
+      - Take the node out of its load balancer before its first switch, and put it back after its smoke tests, on every
+        way out. A node that fails its smoke tests while drained is first put back to what it served (RV(previous)),
+        then back into the pool, so it never re-enters it serving what failed.
+      - A node already out of the pool (its not-alive flag set by someone else) is left out.
+    type: dict
+    suboptions:
+      mode:
+        description:
+          - V(flag) writes the node's not-alive flag file O(drain.flag_path) (node transport), which makes C(/isAlive/)
+            answer 503; the file says it was written by dss.apinode, so a node left drained by an interrupted rollout is
+            put back by the next one (a V(stage) step), while a flag set by an operator is never removed.
+          - V(api) calls the admin API's C(set-not-alive) and C(set-alive) (DSS 9.0.5; the same flag file).
+          - V(wait) only waits O(drain.seconds), because the caller drained the node itself (a load balancer hook).
+        type: str
+        required: true
+        choices: [flag, api, wait]
+      flag_path:
+        description: The not-alive flag file, C(<data dir>/apinode-not-alive.txt). Required with O(drain.mode=flag).
+        type: path
+      seconds:
+        description: Seconds to wait after draining, before the switch, for the queries in flight to finish.
+        type: float
+        default: 0
   lock:
     description:
       - The node's deploy lock, taken before the first write of a call that has something to do (a node that already
         serves the release is only read). Another owner's lock fails the call before any write, and in check mode.
+      - With O(transport=node), a folder on the node (O(lock.path)), taken with an atomic C(mkdir).
+      - With O(transport=api), an admin API key labelled C(dss.apinode deploy lock), whose description names the holder;
+        the oldest such key (by the node's C(createdOn)) holds the lock, and a run whose key is not the oldest deletes
+        it and stops, so two runs can never both proceed. Its secret is random and never shown.
     type: dict
     suboptions:
       path:
-        description: Lock folder on the node.
+        description: Lock folder on the node; required with O(transport=node).
         type: path
-        required: true
       owner:
         description: Run id; a lock held by the same owner (an earlier play of the same run) is accepted.
         type: str
@@ -352,6 +437,35 @@ staged:
   description: Whether everything the release needs was on the node at the start of the call (no stage step), served or not yet.
   returned: always
   type: bool
+drained:
+  description:
+    - Set when the node was out of its load balancer at the start of the call (its not-alive flag file exists; read
+      with O(drain.mode=flag) only). C(by) is C(dss.apinode) for a flag an interrupted rollout left (put back by the
+      V(stage) phase), else C(someone else) (left as it is).
+  returned: always
+  type: dict
+  sample: {by: dss.apinode, owner: "ctl:4242:1234", since: "2026-11-30T10:00:00Z"}
+drain:
+  description: What the drain of this call did, when the node was drained.
+  returned: when the call switched a service with O(drain)
+  type: dict
+  contains:
+    mode:
+      description: V(flag) or V(api).
+      type: str
+    taken:
+      description: Whether this call took the node out of its load balancer.
+      type: bool
+    already_out:
+      description: Whether the node was already out (then it is left out).
+      type: bool
+    given_back:
+      description: Whether the node was put back.
+      type: bool
+rolled_back:
+  description: True when the node, drained, failed its smoke tests and was put back to RV(previous) before re-entering its pool.
+  returned: when it happened
+  type: bool
 previous:
   description:
     - Each release service as it was before this call changed it. Give it to a later V(rollback) call to put it back.
@@ -479,10 +593,17 @@ ARGUMENT_SPEC = dict(
         enabled=dict(type='bool', default=True),
         smoke_tests=dict(type='list', elements='dict', default=[], options=dict(
             endpoint=dict(type='str', required=True),
-            features=dict(type='dict', required=True),
+            type=dict(type='str', default='predict', choices=['predict', 'predict-multi', 'forecast', 'run', 'query', 'lookup']),
+            features=dict(type='dict'),
+            items=dict(type='list', elements='dict'),
+            params=dict(type='dict'),
+            data=dict(type='dict'),
             generation=dict(type='str'),
+            dispatch_key=dict(type='str', no_log=False),
             api_key=dict(type='str', no_log=True),
+            expected_status=dict(type='list', elements='int', default=[200]),
             expected_prediction=dict(type='raw'),
+            expect=dict(type='dict'),
         )),
     )),
     code_envs=dict(type='list', elements='dict', default=[], options=dict(
@@ -499,8 +620,14 @@ ARGUMENT_SPEC = dict(
     preload=dict(type='bool', default=True),
     keep_generations=dict(type='int', default=3),
     previous=dict(type='list', elements='dict'),
+    transport=dict(type='str', default='node', choices=['node', 'api']),
+    drain=dict(type='dict', options=dict(
+        mode=dict(type='str', required=True, choices=['flag', 'api', 'wait']),
+        flag_path=dict(type='path'),
+        seconds=dict(type='float', default=0),
+    )),
     lock=dict(type='dict', options=dict(
-        path=dict(type='path', required=True),
+        path=dict(type='path'),
         owner=dict(type='str', required=True),
         holder=dict(type='str'),
         release=dict(type='bool', default=False),

@@ -94,13 +94,14 @@ class ApiNodeAction(ActionBase):
     # -- apinode_release ------------------------------------------------------------------------------
     def _prepare_release(self, args, task_vars):
         staging_dir = args.get('staging_dir')
-        release = artefacts.locate(args, staging_dir, self._find_on_controller)
+        transport = args.get('transport') or 'node'
+        release = artefacts.locate(args, staging_dir, self._find_on_controller, transport)
         args = artefacts.module_args(args, release)
         lock = args.get('lock')
         if isinstance(lock, dict) and not lock.get('owner'):
             args['lock'] = dict(lock, owner=run_id())
         phase = args.get('phase') or 'all'
-        if release and phase in STAGING_PHASES and not self._task.check_mode:
+        if release and transport == 'node' and phase in STAGING_PHASES and not self._task.check_mode:
             self._stage(release, args)
         return args
 

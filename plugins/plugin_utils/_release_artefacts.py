@@ -45,13 +45,17 @@ class ReleaseInputError(Exception):
     """A release that cannot be staged: named in one line, before anything is copied."""
 
 
-def locate(args, staging_dir, find):
+def locate(args, staging_dir, find, transport='node'):
     """The artefacts of the release ``args`` (apinode_release options) as dicts with ``kind``,
     ``controller_path``, ``node_path`` and what identifies them (``tag``, ``fingerprint``, ``size``).
 
     ``find(path)`` returns the controller path of a file or folder given as in a task (relative to
-    the role's or play's ``files/``), or None.
+    the role's or play's ``files/``), or None. With the ``api`` transport nothing is staged: the
+    module runs on the controller and reads each artefact where it is (``node_path`` is the
+    controller path).
     """
+    if transport == 'api':
+        staging_dir = None
     found = []
     seen = {}
     for index, service in enumerate(_items(args, 'services')):
@@ -81,7 +85,8 @@ def locate(args, staging_dir, find):
                                     '(its tag.json); nothing was copied.' % (label, wanted, service['package'], generation))
         found.append(dict(kind='package', index=index, service=sid, controller_path=path, tag=tag,
                           size=os.path.getsize(path),
-                          node_path=_under(staging_dir, 'packages', sid, generation, os.path.basename(path))))
+                          node_path=_under(staging_dir, 'packages', sid, generation, os.path.basename(path))
+                          if transport != 'api' else path))
     for key, kind, want_dir in (('code_envs', 'code_env', True), ('models', 'model', False)):
         for index, item in enumerate(_items(args, key)):
             label = '%s[%d]' % (key, index)
@@ -90,6 +95,9 @@ def locate(args, staging_dir, find):
             path = _find(find, item['path'], label, want_dir=want_dir)
             digest = cached_fingerprint(path)
             name = os.path.basename(os.path.normpath(path))
+            if transport == 'api':
+                found.append(dict(kind=kind, index=index, controller_path=path, fingerprint=digest, node_path=path))
+                continue
             folder = _under(staging_dir, key.replace('_', '-'), digest.split(':', 1)[-1][:16])
             entry = dict(kind=kind, index=index, controller_path=path, fingerprint=digest,
                          node_path=posixpath.join(folder, name), complete=posixpath.join(folder, COMPLETE))
@@ -134,7 +142,7 @@ def module_args(args, release):
         else:
             key = 'code_envs' if item['kind'] == 'code_env' else 'models'
             out[key][item['index']].update(path=item['node_path'], fingerprint=item['fingerprint'])
-    if staging_dir:
+    if staging_dir and (out.get('transport') or 'node') == 'node':
         out.setdefault('cache_state_dir', posixpath.join(staging_dir, MARKERS_DIR))
         if isinstance(out.get('lock'), dict) and not out['lock'].get('path'):
             out['lock'] = dict(out['lock'], path=posixpath.join(staging_dir, LOCK_DIR))
