@@ -1,0 +1,287 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: apinode_predict
+short_description: Query one endpoint of a Dataiku DSS API node service through the user API
+version_added: 0.2.0
+author: dss.apinode contributors (@dss-apinode)
+description:
+  - Sends one query to one endpoint of a service through the node's user API,
+    C(<url>/public/api/v1/<service>/<endpoint>/<type>), as a caller of the service would, and returns the answer,
+    its HTTP status, the generation that answered and the latency.
+  - Every endpoint type is covered - prediction endpoints (V(predict), V(predict-multi), V(forecast)), Python and
+    R function endpoints (V(run)), SQL query endpoints (V(query)) and dataset lookup endpoints (V(lookup)).
+  - The query can be forced to one generation (O(generation)) or carry a dispatch key (O(dispatch_key)), which
+    the node needs to pick a generation of a V(HASH_BASED) mapping.
+  - The task fails unless the answer meets the expectations - its status is one of O(expected_status) (by default
+    200), it comes from O(generation) when one is forced, its prediction is O(expected_prediction) and every path
+    of O(expect) holds its value. A failure names what differs; a failed expectation names the path, the value
+    expected and the value found.
+  - The release engine's smoke tests (M(dss.apinode.apinode_release), role C(dss.apinode.deploy)) send the same
+    queries and judge them the same way.
+  - The admin key (O(api_key)) is neither needed nor sent. A service that is not public needs one of its own API
+    keys (O(user_api_key)) or a token (O(bearer_token)).
+extends_documentation_fragment:
+  - dss.apinode.connection
+  - dss.apinode.attributes
+attributes:
+  check_mode:
+    description: The query is sent in check mode too - querying an endpoint changes nothing on the node.
+    support: full
+    details: A function endpoint (V(run)) runs its own code, which may act on other systems.
+  diff_mode:
+    description: This module only queries; there is nothing to diff.
+    support: N/A
+  idempotent:
+    description: Querying the node changes nothing; the module never reports C(changed).
+    support: full
+options:
+  service:
+    description: Service id.
+    type: str
+    required: true
+  endpoint:
+    description: Endpoint id.
+    type: str
+    required: true
+  type:
+    description:
+      - What the query asks of the endpoint, which is also the last segment of its path.
+      - V(predict) - one prediction from O(features) (prediction endpoints, standard or custom).
+      - V(predict-multi) - one prediction per record of O(items).
+      - V(forecast) - a time-series forecast from the history records in O(items).
+      - V(run) - call a Python or R function endpoint with O(params) as its keyword arguments.
+      - V(query) - run a SQL query endpoint with O(params) as its named parameters.
+      - V(lookup) - look O(data) up in a dataset lookup endpoint.
+    type: str
+    choices: [predict, predict-multi, forecast, run, query, lookup]
+    default: predict
+  features:
+    description: The features of the record to score. Required with O(type=predict).
+    type: dict
+  items:
+    description:
+      - Required with O(type=predict-multi) (the features of each record to score) and O(type=forecast) (the history,
+        one record per time step and time series, with its date, target and identifier columns).
+    type: list
+    elements: dict
+  params:
+    description:
+      - The keyword arguments of the function (O(type=run)) or the named parameters of the SQL query (O(type=query)),
+        sent as the body of the query. Defaults to none.
+    type: dict
+  data:
+    description: The record to look up. Required with O(type=lookup).
+    type: dict
+  generation:
+    description:
+      - Force the query to this generation (C(dispatch.forcedGeneration)), whatever the service's mapping. The
+        generation must be loaded on the node (mapped, or preloaded), otherwise the node answers 400.
+      - The answer must then come from this generation (C(apiContext.serviceGeneration)) unless it carries no
+        C(apiContext) and the task judges it with O(expect) or O(expected_status).
+      - Not with O(dispatch_key).
+    type: str
+  dispatch_key:
+    description:
+      - Send this dispatch key (C(dispatch.dispatchKey)) and let the node pick the generation, as it does for
+        callers. A V(HASH_BASED) mapping sends the same key to the same generation, and refuses (HTTP 400) queries
+        without one.
+      - Not with O(generation).
+    type: str
+  user_api_key:
+    description:
+      - One of the service's own API keys (defined in the API designer, not on the node), for a service that is not
+        public. Sent with HTTP Basic authentication as the user name with an empty password.
+      - Never logged or returned.
+    type: str
+  bearer_token:
+    description:
+      - Sent as C(Authorization) C(Bearer <token>) - a JWT or OAuth2 token for a service that uses them, or one of the
+        service's API keys, which nodes accept this way too.
+      - Not with O(user_api_key). Never logged or returned.
+    type: str
+  expected_status:
+    description:
+      - The HTTP statuses that pass. A Python endpoint that answers errors with its own status (for example 422)
+        can be tested for it.
+    type: list
+    elements: int
+    default: [200]
+  expected_prediction:
+    description:
+      - The prediction expected - C(result.prediction) with O(type=predict), the list of C(results[].prediction)
+        with O(type=predict-multi).
+    type: raw
+  expect:
+    description:
+      - Values the answer must hold, by dotted path into its JSON - names of object fields and indexes of lists
+        joined by dots, for example C(result.probas.yes), C(results.0.data.segment) or C(response.status).
+      - A path missing from the answer fails the task, like a different value. Values compare as JSON values
+        (C(1) and C("1") differ).
+    type: dict
+notes:
+  - The answer's body is returned as parsed JSON; a body that is not JSON is returned as C({"message": <text>}).
+  - The query is sent once when the node answers, whatever the status. A query that could not reach the node is
+    retried after the connection failure (O(retries)), except a function call (O(type=run)), which is sent once.
+  - For O(type=run) and O(type=query) the C(dispatch) object travels in the body with the parameters, where the
+    node reads it.
+seealso:
+  - module: dss.apinode.apinode_release
+  - module: dss.apinode.apinode_info
+'''
+
+EXAMPLES = r'''
+- name: Score one record (public service)
+  dss.apinode.apinode_predict:
+    service: churn
+    endpoint: predict
+    features: {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
+  register: scored
+
+- name: Show the prediction and the generation that answered
+  ansible.builtin.debug:
+    msg: "{{ scored.prediction }} from {{ scored.served_generation }} in {{ scored.latency_ms }} ms"
+
+- name: Force one generation (it must be loaded - mapped, or preloaded before a switch) and check the answer
+  dss.apinode.apinode_predict:
+    service: churn
+    endpoint: predict
+    generation: v1
+    features: {age: 23, plan: basic, monthly_charges: 19.9, tenure_months: 2}
+    expect:
+      apiContext.endpointId: predict
+
+- name: Several records in one query, as a caller of a hash-based mapping (with a dispatch key)
+  dss.apinode.apinode_predict:
+    service: churn
+    endpoint: predict
+    type: predict-multi
+    dispatch_key: customer-1234
+    items:
+      - {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
+      - {age: 67, plan: silver, monthly_charges: 45.0, tenure_months: 60}
+
+- name: A service that is not public, with one of its own API keys
+  dss.apinode.apinode_predict:
+    service: churn
+    endpoint: predict
+    features: {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
+    user_api_key: "{{ vault_apinode_awx_key }}"
+
+- name: A gate of your own - fail the play unless the endpoint says the customer stays
+  dss.apinode.apinode_predict:
+    service: churn
+    endpoint: predict
+    features: {age: 67, plan: silver, monthly_charges: 45.0, tenure_months: 60}
+    expected_status: [200]
+    expect:
+      apiContext.serviceId: churn
+  check_mode: true
+'''
+
+RETURN = r'''
+json:
+  description: The answer, parsed. Null when the node could not be reached.
+  returned: always
+  type: raw
+  sample:
+    result: {prediction: "yes", probas: {"yes": 0.73, "no": 0.27}}
+    timing: {preProcessing: 0, wait: 0, enrich: 0, preparation: 0, prediction: 812, postProcessing: 0}
+    apiContext: {serviceId: churn, endpointId: predict, serviceGeneration: v2}
+status:
+  description: The HTTP status of the answer; null when the node could not be reached.
+  returned: always
+  type: int
+  sample: 200
+served_generation:
+  description: The generation that answered (C(apiContext.serviceGeneration)); null when the answer does not say.
+  returned: always
+  type: str
+  sample: v2
+prediction:
+  description: C(result.prediction) (V(predict)) or the list of C(results[].prediction) (V(predict-multi)).
+  returned: when O(type) is V(predict) or V(predict-multi)
+  type: raw
+  sample: "yes"
+latency_ms:
+  description: Milliseconds from sending the query to the whole answer read, as seen where the module runs.
+  returned: always
+  type: float
+  sample: 12.4
+api_calls:
+  description: Number of HTTP requests the call made.
+  returned: always
+  type: int
+  sample: 1
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dss.apinode.plugins.module_utils import _predict
+from ansible_collections.dss.apinode.plugins.module_utils._common import (
+    client_from_module,
+    connection_argument_spec,
+    id_problem,
+)
+from ansible_collections.dss.apinode.plugins.module_utils._urls import url_problem
+
+ARGUMENT_SPEC = dict(
+    service=dict(type='str', required=True),
+    endpoint=dict(type='str', required=True),
+    type=dict(type='str', default='predict', choices=list(_predict.ENDPOINT_TYPES)),
+    features=dict(type='dict'),
+    items=dict(type='list', elements='dict'),
+    params=dict(type='dict'),
+    data=dict(type='dict'),
+    generation=dict(type='str'),
+    dispatch_key=dict(type='str', no_log=False),
+    user_api_key=dict(type='str', no_log=True),
+    bearer_token=dict(type='str', no_log=True),
+    expected_status=dict(type='list', elements='int', default=[200]),
+    expected_prediction=dict(type='raw'),
+    expect=dict(type='dict'),
+)
+
+
+def main():
+    spec = connection_argument_spec()
+    spec.update(ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
+                           required_together=[['client_cert', 'client_key']],
+                           mutually_exclusive=[['generation', 'dispatch_key'], ['user_api_key', 'bearer_token']])
+    p = module.params
+    # The user API needs no admin key: only the URL and the request settings are checked.
+    problem = (('Missing connection settings for the API node: url (or the DATAIKU_APINODE_URL environment variable).'
+                if not p['url'] else url_problem(p['url']))
+               or id_problem('service', p['service'], 'service') or id_problem('endpoint', p['endpoint'], 'endpoint')
+               or (p['generation'] and id_problem('generation', p['generation'], 'generation'))
+               or ('timeout must be a positive number of seconds, got %s.' % p['timeout'] if p['timeout'] <= 0 else None)
+               or ('retries must be 0 or more, got %s.' % p['retries'] if p['retries'] < 0 else None))
+    query = dict((k, p[k]) for k in ARGUMENT_SPEC if k not in ('service', 'user_api_key'))
+    query['api_key'] = p['user_api_key']
+    problem = problem or _predict.query_problem(query)
+    if problem:
+        module.fail_json(msg=problem)
+    client = client_from_module(module)
+    answer = _predict.send(client, p['service'], query)
+    result = dict(changed=False, json=answer['json'], status=answer['status'],
+                  served_generation=answer['served_generation'], latency_ms=answer['latency_ms'],
+                  api_calls=client.request_count)
+    if p['type'] in _predict.PREDICTION_TYPES:
+        result['prediction'] = answer['prediction']
+    if not answer['passed']:
+        module.fail_json(msg='The %s query of endpoint %s of service %s failed: %s.'
+                         % (p['type'], p['endpoint'], p['service'], answer['message']), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
