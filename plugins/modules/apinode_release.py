@@ -542,7 +542,7 @@ smoke_tests:
       description: Endpoint id.
       type: str
     generation:
-      description: Generation the query was forced to.
+      description: Generation the query was forced to; null for a test that sends a dispatch key.
       type: str
     status:
       description: HTTP status of the last try, null when the node could not be reached.
@@ -551,7 +551,7 @@ smoke_tests:
       description: C(apiContext.serviceGeneration) of the answer.
       type: str
     prediction:
-      description: C(result.prediction) of the answer.
+      description: C(result.prediction) of the answer (V(predict)), the list of C(results[].prediction) (V(predict-multi)).
       type: raw
     passed:
       description: Whether the test passed.
