@@ -7,6 +7,7 @@ import threading
 import time
 
 from .errors import bad_request
+from .traffic import GenerationFaults
 
 MAX_LOG = 100000
 
@@ -170,3 +171,5 @@ class Hooks:
         self.costs = costs
         self.log = RequestLog()
         self.faults = Faults()
+        # Faults of one generation of a service (traffic.py), applied while the query is answered.
+        self.generation_faults = GenerationFaults()

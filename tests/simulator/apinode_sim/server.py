@@ -154,10 +154,21 @@ def hook_costs(node, request):
     return 200, node.costs.to_json()
 
 
+def hook_generation_faults(node, request):
+    if request.method == "DELETE":
+        node.hooks.generation_faults.clear()
+        return 200, {"ok": True}
+    if request.method == "POST":
+        return 200, node.hooks.generation_faults.add(request.json("generation fault"))
+    return 200, {"faults": node.hooks.generation_faults.list()}
+
+
 def hook_routes():
     return [
         (("GET", "DELETE"), r"/requests", hook_requests),
         (("GET", "POST", "DELETE"), r"/faults", hook_faults),
+        (("GET", "POST", "DELETE"), r"/generation-faults", hook_generation_faults),
+        (("POST",), r"/traffic", user_api.traffic),
         (("GET", "POST"), r"/costs", hook_costs),
     ]
 

@@ -143,7 +143,23 @@ class SimNode:
         return self._hook("GET", "faults")
 
     def clear_faults(self):
+        """Clear every fault rule: by path, and of generations."""
         self._hook("DELETE", "faults")
+        self._hook("DELETE", "generation-faults")
+
+    def add_generation_fault(self, service, generation, **rule):
+        """Make ``generation`` of ``service`` fail, answer a custom body or answer slower for a share of its
+        queries (endpoint, share, status, body, delay_ms); returns the rule id."""
+        return self._hook("POST", "generation-faults", dict(rule, service=service, generation=generation))["id"]
+
+    def generation_faults(self):
+        """The generation fault rules, each with ``seen`` (matching queries) and ``hits`` (queries faulted)."""
+        return self._hook("GET", "generation-faults")["faults"]
+
+    def send_traffic(self, service, endpoint, count, **options):
+        """Send ``count`` synthetic queries (action, body, generation, dispatch_key_share) through the node's own
+        dispatch, faults and metrics; returns ``{sent, statuses, generations, with_dispatch_key}``."""
+        return self._hook("POST", "traffic", dict(options, service=service, endpoint=endpoint, count=count))
 
     def set_costs(self, **costs):
         """Change ``import_seconds_per_mb`` / ``preload_seconds`` at run time."""

@@ -9,6 +9,7 @@ import base64
 import time
 
 from . import scoring
+from .traffic import send_traffic
 from .errors import ApiError, bad_request, not_authenticated, malformed, ILLEGAL_ARGUMENT, RUNTIME, \
     ENDPOINT_UNAVAILABLE
 
@@ -131,10 +132,21 @@ def _parse_query_body(request, action):
 
 
 def user_query(node, request, service, endpoint, action):
-    started = time.monotonic()
     body, dispatch = _parse_query_body(request, action)
+    status, payload, unused_generation = serve_query(node, service, endpoint, action, body, dispatch, request.headers)
+    return status, payload
+
+
+def serve_query(node, service, endpoint, action, body, dispatch, headers=None):
+    """Answer one user query: dispatch, authentication (skipped when ``headers`` is None: the traffic hook),
+    endpoint checks, generation faults (test hooks), scoring and metrics.
+
+    Returns (status, payload, generation id); raises ApiError for the errors the node answers before scoring.
+    """
+    started = time.monotonic()
     generation = node.state.route_query(service, dispatch)
-    check_user_auth(generation.config, request.headers)
+    if headers is not None:
+        check_user_auth(generation.config, headers)
     endpoint_conf = generation.endpoints.get(endpoint)
     if endpoint_conf is None:
         raise bad_request("Endpoint does not exist: %s" % endpoint)
@@ -149,9 +161,20 @@ def user_query(node, request, service, endpoint, action):
     registry.mark(prefix + "requestsPerGeneration." + generation.id)
     registry.mark(prefix + endpoint + ".requests")
     try:
+        fault = node.hooks.generation_faults.take(service, generation.id, endpoint) if node.hooks else None
+        if fault is not None and fault.delay_ms:
+            time.sleep(fault.delay_ms / 1000.0)
         failure = _simulated_failure(endpoint_conf)
         if failure is not None:
             raise failure
+        if fault is not None and fault.body is not None:
+            # A custom answer (as a Python endpoint's own status and body): no timing, no apiContext.
+            if fault.status < 400:
+                registry.mark(prefix + endpoint + ".successRequests")
+            return fault.status, fault.body, generation.id
+        if fault is not None and fault.status is not None and fault.status >= 400:
+            raise ApiError(fault.status, "Injected failure of generation %s (simulator test hook)" % generation.id,
+                           RUNTIME)
         payload = _answer(action, generation.id, endpoint, body)
         registry.mark(prefix + endpoint + ".successRequests")
     finally:
@@ -162,7 +185,30 @@ def user_query(node, request, service, endpoint, action):
     payload["timing"] = {"preProcessing": 0, "wait": 0, "enrich": 0, "preparation": 0,
                          "prediction": elapsed_us, "postProcessing": 0}
     payload["apiContext"] = {"serviceId": service, "endpointId": endpoint, "serviceGeneration": generation.id}
-    return 200, payload
+    return 200, payload, generation.id
+
+
+def default_action(node, service, endpoint):
+    """The first action of the endpoint's type (its newest generation that has it), ``predict`` when unknown."""
+    with node.state.lock:
+        found = node.state.services.get(service)
+        generations = list(found.generations.values()) if found is not None else []
+    for generation in reversed(generations):
+        conf = generation.endpoints.get(endpoint)
+        if conf is not None:
+            return ACTIONS_BY_TYPE.get(conf.get("type"), PREDICTION_ACTIONS)[0]
+    return PREDICTION_ACTIONS[0]
+
+
+def traffic(node, request):
+    """``POST /__sim__/traffic`` (test hooks): synthetic queries, see traffic.send_traffic."""
+    def serve(service, endpoint, action, body, dispatch):
+        try:
+            return serve_query(node, service, endpoint, action, body, dispatch)
+        except ApiError as exc:
+            return exc.status, exc.body(), None
+
+    return 200, send_traffic(request.json("traffic"), serve, lambda service, endpoint: default_action(node, service, endpoint))
 
 
 def ping(node, request):
