@@ -199,10 +199,13 @@ def judge(query, status, answer):
     generation = query.get('expected_generation', query.get('generation'))
     self_judged = bool(expect) or statuses != list(DEFAULT_STATUS)
     if status not in statuses:
-        reason = body.get('message') or body.get('detailedMessage') or 'no answer'
-        verdict['message'] = 'HTTP %s: %s' % (status if status is not None else 'error', reason)
-        if statuses != list(DEFAULT_STATUS):
-            verdict['message'] += ' (expected HTTP %s)' % ' or '.join(str(s) for s in statuses)
+        reason = body.get('message') or body.get('detailedMessage')
+        shown = status if status is not None else 'error'
+        if statuses == list(DEFAULT_STATUS):
+            verdict['message'] = 'HTTP %s: %s' % (shown, reason or 'no answer')
+        else:
+            verdict['message'] = 'HTTP %s, expected HTTP %s%s' % (shown, ' or '.join(str(s) for s in statuses),
+                                                                  ': %s' % reason if reason else '')
     elif generation not in (None, '') and served != generation and not (served is None and self_judged):
         verdict['message'] = 'answered by generation %s, not %s' % (served, generation)
     elif query.get('expected_prediction') is not None and prediction != query['expected_prediction']:

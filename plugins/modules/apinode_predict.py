@@ -231,7 +231,7 @@ from ansible_collections.dss.apinode.plugins.module_utils._common import (
     connection_argument_spec,
     id_problem,
 )
-from ansible_collections.dss.apinode.plugins.module_utils._urls import url_problem
+from ansible_collections.dss.apinode.plugins.module_utils._urls import url_problem, user_info_secrets
 
 ARGUMENT_SPEC = dict(
     service=dict(type='str', required=True),
@@ -269,6 +269,8 @@ def main():
     query['api_key'] = p['user_api_key']
     problem = problem or _predict.query_problem(query)
     if problem:
+        # The invocation echo shows the options: keep the user-info of a refused URL out of it too.
+        module.no_log_values.update(user_info_secrets(p['url'] or ''))
         module.fail_json(msg=problem)
     client = client_from_module(module)
     answer = _predict.send(client, p['service'], query)
