@@ -1,4 +1,5 @@
-"""A canary release end to end: v1 alone, then 90 % v1 / 10 % v2, then v2 alone, then a rollback.
+"""A canary release end to end: v1 alone, then 90 % v1 / 10 % v2, then v2 alone, then a rollback;
+with the modules one by one, and as releases of the deploy role.
 
 Real predictions through the official user client show which generation answered each query.
 """
@@ -93,3 +94,53 @@ def test_canary_v1_to_v2(sim_fleet, make_bundle, run_playbook):
     assert result.rc == 0, result.output
     assert result.task("Promote")["changed"] is False
     assert node.mutating_requests() == []
+
+
+def test_canary_through_the_deploy_role(sim_fleet, make_bundle, run_playbook):
+    """The same canary as a release of the deploy role: a failed promotion puts every node back to
+    exactly the canary mapping it served."""
+    from test_role_deploy import ROLLING_DEPLOY, deploy_vars, served
+
+    fleet = sim_fleet(nodes=2)
+    manifest = make_bundle(services=[SERVICE], versions=["v1", "v2"])
+    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(manifest, "v1")).rc == 0
+    for node in fleet.nodes:
+        node.clear_requests()
+
+    canary = deploy_vars(manifest, "v2", mapping=[{"generation": "v1", "proba": 0.9}, {"generation": "v2", "proba": 0.1}])
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=canary)
+    assert result.rc == 0, result.output
+    for node in fleet.nodes:
+        shares = dict((g["generationId"], g["mapped"]) for g in node.admin_client().service(SERVICE).list_generations())
+        assert shares == {"v1": 0.9, "v2": 0.1}, node.name
+        # The smoke test forced the new generation; real traffic goes mostly to v1.
+        assert any(r["path"] == "/public/api/v1/churn/predict/predict" for r in node.requests())
+    draws = answered(fleet.node("node1"), 400)
+    assert set(draws) == {"v1", "v2"} and 10 <= draws["v2"] <= 90, draws
+    canary_served = {node.name: served(node) for node in fleet.nodes}
+
+    # The promotion fails its smoke test on node2: both nodes go back to the canary mapping, exactly.
+    fleet.node("node2").add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,
+                                  body={"message": "model failed to load"})
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(manifest, "v2"))
+    assert result.rc != 0
+    assert result.failed_hosts == ["node2"]
+    for node in fleet.nodes:
+        assert served(node) == canary_served[node.name], node.name
+        restored = mapping_of(node)
+        assert restored["strategy"] == "RANDOM"
+        assert sorted((e["generation"], e["proba"]) for e in restored["entries"]) == [("v1", 0.9), ("v2", 0.1)]
+
+    fleet.node("node2").clear_faults()
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(manifest, "v2"))
+    assert result.rc == 0, result.output
+    for node in fleet.nodes:
+        assert mapping_of(node)["generation"] == "v2"
+        assert answered(node, 50) == Counter({"v2": 50})
+        node.clear_requests()
+
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(manifest, "v2"))
+    assert result.rc == 0, result.output
+    assert result.changed_count == 0
+    for node in fleet.nodes:
+        assert node.mutating_requests() == [], node.name
