@@ -29,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import json
 import time
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
@@ -199,7 +200,8 @@ def judge(query, status, answer):
     generation = query.get('expected_generation', query.get('generation'))
     self_judged = bool(expect) or statuses != list(DEFAULT_STATUS)
     if status not in statuses:
-        reason = body.get('message') or body.get('detailedMessage')
+        # A Java error names itself; a custom answer is shown as it came (cut short).
+        reason = body.get('message') or body.get('detailedMessage') or (json.dumps(body, sort_keys=True)[:300] if body and (status or 0) >= 400 else None)
         shown = status if status is not None else 'error'
         if statuses == list(DEFAULT_STATUS):
             verdict['message'] = 'HTTP %s: %s' % (shown, reason or 'no answer')

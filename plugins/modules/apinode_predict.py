@@ -11,7 +11,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: apinode_predict
 short_description: Query one endpoint of a Dataiku DSS API node service through the user API
-version_added: 0.2.0
+version_added: 0.1.0
 author: dss.apinode contributors (@dss-apinode)
 description:
   - Sends one query to one endpoint of a service through the node's user API,
@@ -128,7 +128,7 @@ options:
         (C(1) and C("1") differ).
     type: dict
 notes:
-  - The answer's body is returned as parsed JSON; a body that is not JSON is returned as C({"message": <text>}).
+  - The answer's body is returned as parsed JSON; a body that is not JSON is returned as a dict with the text as C(message).
   - The query is sent once when the node answers, whatever the status. A query that could not reach the node is
     retried after the connection failure (O(retries)), except a function call (O(type=run)), which is sent once.
   - For O(type=run) and O(type=query) the C(dispatch) object travels in the body with the parameters, where the
