@@ -14,7 +14,7 @@ import base64
 
 import pytest
 
-from ansible_collections.dss.apinode.plugins.module_utils import _predict
+from ansible_collections.dss.apinode.plugins.module_utils import _apply, _plan, _predict
 from ansible_collections.dss.apinode.plugins.module_utils._client import (
     ApiNodeConnectionError,
     ApiNodeResponse,
@@ -208,3 +208,48 @@ class TestSend:
         with pytest.raises(ValueError):
             _predict.send(client, 'churn', dict(type='lookup', endpoint='e'))
         assert client.sent == []
+
+
+class TestSmokeTests:
+    """The release engine's smoke tests are _predict queries: normalised by _plan, sent by _apply."""
+
+    def release(self, **test):
+        service = dict(id='churn', generation='v2', smoke_tests=[dict(test, endpoint=test.get('endpoint', 'fn'))])
+        return _plan.normalise_release([service])['services'][0]['smoke_tests'][0]
+
+    def test_function_endpoint_with_expectations(self):
+        got = self.release(type='run', params={'x': 1}, expected_status=[200, 422], expect={'response.ok': True})
+        assert got == dict(endpoint='fn', type='run', params={'x': 1}, generation='v2', expected_generation='v2',
+                           dispatch_key=None, api_key=None, expected_status=[200, 422], expect={'response.ok': True})
+        assert _predict.query_body(got) == {'x': 1, 'dispatch': {'forcedGeneration': 'v2'}}
+
+    def test_dispatch_key_forces_no_generation(self):
+        got = self.release(endpoint='predict', features={'a': 1}, dispatch_key='k1')
+        assert (got['generation'], got['expected_generation']) == (None, None)
+        assert _predict.query_body(got) == {'features': {'a': 1}, 'dispatch': {'dispatchKey': 'k1'}}
+
+    @pytest.mark.parametrize('test, message', [
+        (dict(type='run', features={'a': 1}), 'The service churn smoke test #0 (fn) gives features, which a run query '
+                                              'does not take (it takes params).'),
+        (dict(type='lookup'), 'The service churn smoke test #0 (fn) needs data'),
+        (dict(features={}, dispatch_key='k', generation='v2'), 'gives both a generation and a dispatch key'),
+    ])
+    def test_one_clear_error(self, test, message):
+        with pytest.raises(_plan.PlanError) as info:
+            self.release(**test)
+        assert message in str(info.value)
+
+    def test_retried_until_it_passes(self):
+        class Script(FakeClient):
+            answers = [ApiNodeResponse(503, {}, {'message': 'loading'}), ApiNodeResponse(200, {}, {'response': {'ok': True}})]
+
+            def request(self, method, rel_path, **kwargs):
+                self.sent.append(dict(kwargs, path=rel_path))
+                return self.answers.pop(0)
+
+        client, slept = Script(), []
+        test = self.release(type='run', expect={'response.ok': True})
+        got = _apply.smoke_test(client, 'churn', test, retries=2, delay=0.5, sleep=slept.append)
+        assert got == dict(service='churn', endpoint='fn', generation='v2', status=200, served_generation=None,
+                           prediction=None, passed=True, message='ok')
+        assert slept == [0.5] and [s['path'] for s in client.sent] == ['/public/api/v1/churn/fn/run'] * 2
