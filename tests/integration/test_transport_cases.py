@@ -162,8 +162,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if target is None:
             self._answer(404, [("Content-Type", "text/plain")], b"proxy: no route for this path")
             return
-        port, upstream_path = target
-        proxy.record(self.command, self.path, upstream_path)
+        route, port, upstream_path = target
+        proxy.record(route, port, self.command, upstream_path)
         headers = dict((k, v) for k, v in self.headers.items() if k.lower() not in HOP_HEADERS)
         upstream = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
@@ -178,7 +178,8 @@ class _ProxyHandler(BaseHTTPRequestHandler):
 
 class PrefixProxy:
     """A reverse proxy publishing each node under a path prefix (``/apinode1`` -> node1), as a
-    path-routing load balancer or ingress does; ``forwarded`` lists ``(method, path)`` per prefix."""
+    path-routing load balancer or ingress does, which also serves as a plain HTTP proxy for the nodes;
+    ``calls(node)`` lists the ``(method, path)`` forwarded to a node."""
 
     def __init__(self, nodes):
         self.routes = dict(("/api" + node.name, node.port) for node in nodes)
@@ -189,23 +190,34 @@ class PrefixProxy:
         self._httpd.proxy = self
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
+    @property
+    def root(self):
+        return "http://127.0.0.1:%d" % self._httpd.server_address[1]
+
     def url(self, node):
-        return "http://127.0.0.1:%d/api%s" % (self._httpd.server_address[1], node.name)
+        return "%s/api%s" % (self.root, node.name)
 
     def route(self, raw_path):
+        """``(route, port, upstream path)`` of a request: a prefixed path (reverse proxy) or, from a client
+        that uses this proxy as its HTTP proxy, an absolute URL to a node (route ``forward``)."""
+        if raw_path.startswith("http://"):
+            split = urlsplit(raw_path)
+            if split.port in self.routes.values():
+                return "forward", split.port, split.path + ("?" + split.query if split.query else "")
+            return None
         for prefix, port in self.routes.items():
             if raw_path == prefix or raw_path.startswith((prefix + "/", prefix + "?")):
-                return port, raw_path[len(prefix):] or "/"
+                return prefix, port, raw_path[len(prefix):] or "/"
         return None
 
-    def record(self, method, raw_path, upstream_path):
-        prefix = raw_path[:len(raw_path) - len(upstream_path)] if upstream_path != "/" else raw_path
+    def record(self, route, port, method, upstream_path):
         with self._lock:
-            self.forwarded[prefix.split("?")[0]].append((method, normalised(upstream_path)))
+            self.forwarded[(route, port)].append((method, normalised(upstream_path)))
 
-    def calls(self, node):
+    def calls(self, node, route=None):
+        """What the proxy forwarded to ``node``: through its prefix, or ``route="forward"`` as an HTTP proxy."""
         with self._lock:
-            return list(self.forwarded["/api" + node.name])
+            return list(self.forwarded[(route or "/api" + node.name, node.port)])
 
     def clear(self):
         with self._lock:
@@ -359,3 +371,27 @@ def test_429_with_retry_after_is_waited_for_then_retried(sim_fleet, run_playbook
     # Logged when answered: the retry was answered at least Retry-After after the 429 was.
     assert calls[1]["time"] - calls[0]["time"] >= retry_after, calls
     assert node.faults() == {"faults": []}
+
+
+# --- use_proxy -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("use_proxy", [None, False])
+def test_role_follows_the_proxy_variables_unless_use_proxy_is_false(proxied_fleet, churn, run_playbook, use_proxy):
+    fleet, proxy = proxied_fleet
+    wanted = deploy_vars(churn, "v1", generation="v1")
+    if use_proxy is not None:
+        wanted["apinode_deploy_use_proxy"] = use_proxy
+
+    # The nodes' own URLs, with an HTTP proxy in the environment that the modules run in.
+    result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=wanted, check=True,
+                          env=dict(NO_PROXY_ENV, http_proxy=proxy.root))
+
+    assert result.rc == 0, result.output
+    for node in fleet.nodes:
+        received = collections.Counter((r["method"], r["path"]) for r in node.requests())
+        assert ("GET", "/admin/api/services") in received, node.name
+        forwarded = collections.Counter(proxy.calls(node, route="forward"))
+        if use_proxy is False:
+            assert forwarded == collections.Counter(), node.name  # straight to the node
+        else:
+            assert forwarded == received, node.name  # every call went through the proxy (the default)
