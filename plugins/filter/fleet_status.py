@@ -10,12 +10,12 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: fleet_status
 short_description: One table of what every API node serves, with drift flagged
-version_added: 1.1.0
+version_added: 0.1.0
 author: dss.apinode contributors
 description:
   - Builds the table that the C(dss.apinode.fleet_status) playbook prints, from the plans that
     M(dss.apinode.apinode_release) computed in check mode on every node.
-  - A declared service drifts on a node when the node's plan has a stage or activate step for it: the
+  - A declared service drifts on a node when the node's plan has a stage or activate step for it, the
     same comparison that C(dss.apinode.rolling_deploy) uses to decide what to change. Retention is not drift.
   - A service that the release does not declare is compared with what most nodes serve.
 options:

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: rollout_gate
 short_description: Which nodes of a rollout failed, and which ones to roll back
-version_added: 1.1.0
+version_added: 0.1.0
 author: dss.apinode contributors
 description:
   - Reads the results that the C(dss.apinode.deploy) role registered on each host and decides, after a

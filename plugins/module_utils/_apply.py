@@ -159,7 +159,9 @@ class ReleaseRun(object):
         self.lock = lock
         self.transport = params.get('transport') or 'node'
         drain = params.get('drain') or {}
-        self.drain_options = drain if drain.get('mode') else None
+        # mode none drains nothing, but its flag_path still shows (and puts back) a node an interrupted rollout left out.
+        self.drain_flag = drain.get('flag_path') if self.transport == 'node' else None
+        self.drain_options = drain if drain.get('mode') not in (None, 'none') else None
         self.drain = None
         self.warnings = []
         self._doing = 'run the release'
@@ -188,6 +190,10 @@ class ReleaseRun(object):
     def _run(self):
         p = self.params
         release = _plan.normalise_release(p['services'], p['code_envs'], p['models'], p['cache_state_dir'])
+        mode = (self.drain_options or {}).get('mode')
+        if mode == 'flag' and (self.transport != 'node' or not self.drain_options.get('flag_path')):
+            raise _plan.PlanError('drain.mode=flag writes the node\'s not-alive flag file: it needs the node transport and '
+                                  'drain.flag_path (with the api transport use drain.mode=api).')
         if self.transport == 'api' and (release['code_envs'] or release['models']):
             raise _plan.PlanError(
                 'The api transport cannot fill the code-env or model cache: their imports take a path on the node\'s '
@@ -195,10 +201,11 @@ class ReleaseRun(object):
                 'transport (once, for example when the node is bootstrapped), then leave them out of the release '
                 'deployed over the api transport.')
         previous = _plan.normalise_previous(p['previous'])
-        if p['phase'] == _plan.ROLLBACK and not previous:
-            raise _plan.PlanError('phase=rollback needs previous: the previous list returned by the activate to undo.')
+        if p['phase'] == _plan.ROLLBACK and p['previous'] is None:
+            raise _plan.PlanError('phase=rollback needs previous: the previous list returned by the activate to undo '
+                                  '(an empty list undoes nothing and only releases the lock).')
         ids = [s['id'] for s in release['services']] + [s['id'] for s in previous]
-        flag = (self.drain_options or {}).get('flag_path') if self.transport == 'node' else None
+        flag = self.drain_flag
         node = read_node(self.client, ids, _plan.marker_paths(release, self.client.base_url), drain_flag=flag)
         self.result['drained'] = self._drained(node)
         plan = _plan.build_plan(release, node, p['keep_generations'], p['preload'], previous)
@@ -240,7 +247,7 @@ class ReleaseRun(object):
         try:
             self._smoke_tests(release)
         except _plan.PlanError:
-            if self.drain and self.drain.taken:
+            if self.drain is not None:
                 for step in _plan.rollback_steps(_plan.normalise_previous(previous), read_node(self.client, [
                         s['id'] for s in release['services']])):
                     apply(self.client, step, self.transport)
@@ -259,9 +266,10 @@ class ReleaseRun(object):
         if not self.drain_options or self.drain is not None or self.check_mode:
             return
         d = self.drain_options
-        mode = 'flag' if d['mode'] == 'flag' and self.transport == 'node' else ('api' if d['mode'] == 'api' else 'wait')
-        self.drain = _drain.Drain(self.client, mode, flag_path=d.get('flag_path'), owner=(self.lock or {}).get('owner'),
-                                  holder=(self.lock or {}).get('holder'), seconds=d.get('seconds') or 0, sleep=self.sleep)
+        mode = d['mode']
+        self.drain = _drain.Drain(self.client, mode if mode != 'wait' else None, flag_path=d.get('flag_path'),
+                                  owner=(self.lock or {}).get('owner'), holder=(self.lock or {}).get('holder'),
+                                  seconds=d.get('seconds') or 0, sleep=self.sleep)
         if mode == 'wait':
             # The user's own hook drained the node: only let the queries in flight finish.
             if d.get('seconds'):

@@ -269,11 +269,14 @@ options:
             put back by the next one (a V(stage) step), while a flag set by an operator is never removed.
           - V(api) calls the admin API's C(set-not-alive) and C(set-alive) (DSS 9.0.5; the same flag file).
           - V(wait) only waits O(drain.seconds), because the caller drained the node itself (a load balancer hook).
+          - V(none) drains nothing; with O(drain.flag_path) the call still reports a node out of its pool (RV(drained))
+            and puts back one that an interrupted rollout left out.
         type: str
-        required: true
-        choices: [flag, api, wait]
+        default: none
+        choices: [none, flag, api, wait]
       flag_path:
         description: The not-alive flag file, C(<data dir>/apinode-not-alive.txt). Required with O(drain.mode=flag).
+          Read with the node transport only.
         type: path
       seconds:
         description: Seconds to wait after draining, before the switch, for the queries in flight to finish.
@@ -440,7 +443,7 @@ staged:
 drained:
   description:
     - Set when the node was out of its load balancer at the start of the call (its not-alive flag file exists; read
-      with O(drain.mode=flag) only). C(by) is C(dss.apinode) for a flag an interrupted rollout left (put back by the
+      when O(drain.flag_path) is given). C(by) is C(dss.apinode) for a flag an interrupted rollout left (put back by the
       V(stage) phase), else C(someone else) (left as it is).
   returned: always
   type: dict
@@ -622,7 +625,7 @@ ARGUMENT_SPEC = dict(
     previous=dict(type='list', elements='dict'),
     transport=dict(type='str', default='node', choices=['node', 'api']),
     drain=dict(type='dict', options=dict(
-        mode=dict(type='str', required=True, choices=['flag', 'api', 'wait']),
+        mode=dict(type='str', default='none', choices=['none', 'flag', 'api', 'wait']),
         flag_path=dict(type='path'),
         seconds=dict(type='float', default=0),
     )),

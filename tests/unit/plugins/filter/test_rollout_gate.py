@@ -53,3 +53,10 @@ def test_failures_outside_the_batch_do_not_count():
 def test_unknown_policy_is_an_error():
     with pytest.raises(AnsibleFilterError, match='on_failure must be rollback_fleet or isolate'):
         rollout_gate(hostvars(), HOSTS, HOSTS, on_failure='ignore')
+
+
+def test_batches_are_formed_among_the_nodes_that_change():
+    from ansible_collections.dss.apinode.plugins.filter.changing_hosts import changing_hosts
+    facts = hostvars(node1={'apinode_deploy_plan': {'current': True}}, node2={'apinode_deploy_plan': {'current': False}})
+    assert changing_hosts(facts, HOSTS) == ['node2', 'node3'], 'node3 was never planned: it counts as changing'
+    assert changing_hosts(facts, HOSTS, skip_current=False) == HOSTS
