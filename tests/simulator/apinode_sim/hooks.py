@@ -40,11 +40,13 @@ class RequestLog:
         self._entries = []
         self._seq = 0
 
-    def add(self, method, path, query, status, duration_s, dropped=False):
+    def add(self, method, path, query, status, duration_s, dropped=False, not_alive=False):
+        """``not_alive``: whether the node was forced not alive (its not-alive flag file existed, so
+        ``/isAlive/`` answered 503) when the request arrived; what a load balancer saw at that moment."""
         with self._lock:
             self._seq += 1
             entry = {"seq": self._seq, "time": time.time(), "method": method, "path": path, "query": query,
-                     "status": status, "duration_ms": round(duration_s * 1000.0, 3)}
+                     "status": status, "duration_ms": round(duration_s * 1000.0, 3), "not_alive": bool(not_alive)}
             if dropped:
                 entry["dropped"] = True
             self._entries.append(entry)

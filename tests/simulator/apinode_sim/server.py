@@ -178,7 +178,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True
     server_version = "apinode-sim/" + __version__
-    _log_entry = None  # (method, path, query, started) of the request being answered, when hooked
+    _log_entry = None  # (method, path, query, started, not_alive) of the request being answered, when hooked
 
     def log_message(self, format, *args):  # noqa: A002 - quiet: paths may carry secrets
         pass
@@ -201,9 +201,10 @@ class Handler(BaseHTTPRequestHandler):
         # Log before answering: a client that reads the log right after its answer must find
         # its own request there.
         if self._log_entry is not None:
-            method, path, query, started = self._log_entry
+            method, path, query, started, not_alive = self._log_entry
             self._log_entry = None
-            self.server.node.hooks.log.add(method, path, query, status, time.monotonic() - started)
+            self.server.node.hooks.log.add(method, path, query, status, time.monotonic() - started,
+                                           not_alive=not_alive)
         content_type = None
         if payload is None:
             data = b""
@@ -242,7 +243,9 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         hooked = node.hooks is not None and not path.startswith(HOOKS_PREFIX)
-        self._log_entry = (method, redact_path(path), split.query, started) if hooked else None
+        # Whether the node was drained when the request arrived: tests check that a switch happened out of the pool.
+        not_alive = hooked and node.state.node_forced_not_alive()
+        self._log_entry = (method, redact_path(path), split.query, started, not_alive) if hooked else None
         status = None
         if hooked:
             rule = node.hooks.faults.take(method, path)
@@ -252,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
                 if rule.drop:
                     self._log_entry = None
                     node.hooks.log.add(method, redact_path(path), split.query, 0, time.monotonic() - started,
-                                       dropped=True)
+                                       dropped=True, not_alive=not_alive)
                     self.close_connection = True
                     try:
                         self.connection.shutdown(socket.SHUT_RDWR)

@@ -121,7 +121,8 @@ class SimNode:
         return json.loads(raw) if raw.strip() else None
 
     def requests(self, clear=False):
-        """The request log: [{seq, time, method, path, query, status, duration_ms}] in order."""
+        """The request log: [{seq, time, method, path, query, status, duration_ms, not_alive}] in order
+        (``not_alive``: the node was drained, its ``/isAlive/`` answering 503, when the request arrived)."""
         log = self._hook("GET", "requests")["requests"]
         if clear:
             self.clear_requests()
