@@ -1,7 +1,8 @@
 """No admin key appears anywhere: every module, the bootstrap and the rolling deploy, run at -vvv.
 
 The playbooks below exercise every module of the collection (reads, changes, check mode, diff mode and
-failures, whose messages carry URLs) and the collection's rolling_deploy playbook. All their output,
+failures, whose messages carry URLs) and the collection's playbooks: rolling_deploy, also when it
+fails and rolls every node back, and fleet_status. All their output,
 and the task results recorded by the harness, is searched for every admin key the simulated nodes
 know (read from their data dirs after the runs) and every secret the playbooks handled.
 """
@@ -14,6 +15,7 @@ from harness import module_play, task
 REPO = Path(__file__).resolve().parents[2]
 USER_SECRET = "FleetVaultedKey0123456789abcdefAB"
 WRONG_KEY = "NotAnAdminKeyOfThisNode0123456789"
+SMOKE_TEST = {"endpoint": "predict", "features": {"age": 42, "plan": "gold"}}
 
 EVERY_MODULE_PLAY = module_play(
     task("Service", "apinode_service", {"name": "churn"}),
@@ -75,7 +77,7 @@ def assert_no_secret(texts, secrets):
 
 def test_no_admin_key_in_any_output(sim_fleet, make_bundle, run_playbook, fleet_inventory, tmp_path):
     fleet = sim_fleet(nodes=2)
-    manifest = make_bundle(services=["churn"], versions=["v1"], code_envs=["churn-py"], models=["sentiment"])
+    manifest = make_bundle(services=["churn"], versions=["v1", "v2"], code_envs=["churn-py"], models=["sentiment"])
     extra = {"package": manifest["packages"][0]["path"], "code_env": manifest["code_envs"][0]["path"],
              "model": manifest["models"][0]["path"], "user_secret": USER_SECRET, "wrong_key": WRONG_KEY}
     inventory = fleet_inventory(fleet, tmp_path / "inventory.json")
@@ -101,10 +103,24 @@ def test_no_admin_key_in_any_output(sim_fleet, make_bundle, run_playbook, fleet_
         assert runs["bootstrap-" + attempt].rc == 0, runs["bootstrap-" + attempt].output
 
     deploy_vars = {"apinode_deploy_services": [{"id": "fraud", "package": manifest["packages"][0]["path"],
-                                                "generation": "v1"}]}
+                                                "generation": "v1", "smoke_tests": [SMOKE_TEST]}]}
     runs["rolling_deploy"] = run_playbook(str(REPO / "playbooks" / "rolling_deploy.yml"), inventory=inventory,
                                           extra_vars=deploy_vars, verbosity=3)
     assert runs["rolling_deploy"].rc == 0, runs["rolling_deploy"].output
+
+    # A failed rollout: the rollback reaches every node with the connection each one kept.
+    fleet.node("node2").add_fault(method="POST", path="^/public/api/v1/fraud/predict/predict$", status=500,
+                                  body={"message": "model failed to load"})
+    failing_vars = {"apinode_deploy_services": [{"id": "fraud", "package": manifest["packages"][1]["path"],
+                                                 "smoke_tests": [SMOKE_TEST]}]}
+    runs["rolling_deploy-rolled-back"] = run_playbook(str(REPO / "playbooks" / "rolling_deploy.yml"),
+                                                      inventory=inventory, extra_vars=failing_vars, verbosity=3)
+    assert runs["rolling_deploy-rolled-back"].rc != 0
+    assert runs["rolling_deploy-rolled-back"].ran("Roll back, to exactly what the nodes served before")
+    fleet.node("node2").clear_faults()
+    runs["fleet_status"] = run_playbook(str(REPO / "playbooks" / "fleet_status.yml"), inventory=inventory,
+                                        extra_vars=failing_vars, check=True, diff=True, verbosity=3)
+    assert runs["fleet_status"].rc == 0, runs["fleet_status"].output
 
     secrets = secrets_before | fleet.all_keys() | {USER_SECRET, WRONG_KEY}
     for node in fleet.nodes:
