@@ -18,6 +18,7 @@ import time
 from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.dss.apinode.plugins.module_utils import _api_lock, _drain, _plan, _run_lock, _versions
+from ansible_collections.dss.apinode.plugins.module_utils import _staging
 from ansible_collections.dss.apinode.plugins.module_utils import _predict
 from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeError, path
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import read_marker, write_marker
@@ -28,6 +29,9 @@ from ansible_collections.dss.apinode.plugins.module_utils._service_state import 
 PRIVATE_STEP_FIELDS = ('record', 'tag')
 # The user API answers errors with these statuses; the smoke test judges them instead of raising.
 USER_API_ERRORS = tuple(range(400, 600))
+EMPTY_RELEASE = ('The release is empty: it names no service, code env or model (options services, code_envs and models; '
+                 'with the dss.apinode.deploy role apinode_deploy_services, apinode_deploy_code_envs and '
+                 'apinode_deploy_models). A misspelt variable name or a forgotten -e @release.yml leaves them empty.')
 
 
 def read_node(client, service_ids, markers=(), drain_flag=None):
@@ -165,6 +169,10 @@ class ReleaseRun(object):
         self.drain = None
         self.warnings = []
         self._doing = 'run the release'
+        self._started = time.time()
+        # The record of what served before is kept on the node only where a staging folder is.
+        self.staging_dir = params.get('staging_dir') if self.transport == 'node' else None
+        self._recorded = False
         self.result = dict(changed=False, phase=params['phase'], plan=[], drift=[], current=False, staged=False,
                            previous=[], services=[], smoke_tests=[],
                            lock=dict(path=lock.get('path'), taken=False, released=False) if lock else None)
@@ -185,6 +193,7 @@ class ReleaseRun(object):
             self._give_back()
             self._release_lock()
         self.result['api_calls'] = self.client.request_count + self.user_client.request_count
+        self.result['duration'] = round(time.time() - self._started, 1)
         return self.result, failure
 
     def _run(self):
@@ -200,10 +209,13 @@ class ReleaseRun(object):
                 'own disk, and only the admin API is reached. Deploy the code envs and model archives with the node '
                 'transport (once, for example when the node is bootstrapped), then leave them out of the release '
                 'deployed over the api transport.')
-        previous = _plan.normalise_previous(p['previous'])
-        if p['phase'] == _plan.ROLLBACK and p['previous'] is None:
-            raise _plan.PlanError('phase=rollback needs previous: the previous list returned by the activate to undo '
-                                  '(an empty list undoes nothing and only releases the lock).')
+        if not (release['services'] or release['code_envs'] or release['models']) and p['phase'] != _plan.ROLLBACK \
+                and not p.get('allow_empty'):
+            raise _plan.PlanError(EMPTY_RELEASE)
+        given = p['previous']
+        if p['phase'] == _plan.ROLLBACK and given is None:
+            given = self._recorded_previous()
+        previous = _plan.normalise_previous(given)
         ids = [s['id'] for s in release['services']] + [s['id'] for s in previous]
         flag = self.drain_flag
         node = read_node(self.client, ids, _plan.marker_paths(release, self.client.base_url), drain_flag=flag)
@@ -220,6 +232,8 @@ class ReleaseRun(object):
             self._take_lock()
         if self.check_mode:
             self.result['changed'] = bool(steps)
+            if _plan.RETAIN in _plan.PHASES[p['phase']]:
+                self._prune(release, _plan.predict_view(before, steps), previous)
             if self.diff:
                 self.result['diff'] = dict(before=before, after=_plan.predict_view(before, steps))
             return
@@ -231,6 +245,7 @@ class ReleaseRun(object):
                 smoke_due = False
             if step['phase'] == _plan.ACTIVATE:
                 self._take_drain()
+                self._record_previous()
             apply(self.client, step, self.transport, flag)
             self.result['changed'] = True
         if smoke_due:
@@ -238,8 +253,56 @@ class ReleaseRun(object):
         if self.result['changed']:
             node = read_node(self.client, ids)
             self.result['services'] = node['services']
+        if _plan.RETAIN in _plan.PHASES[p['phase']]:
+            self._prune(release, _plan.view(node['services']), previous)
         if self.diff:
             self.result['diff'] = dict(before=before, after=_plan.view(node['services']))
+
+    def _recorded_previous(self):
+        """The ``previous`` list of the node's last rollout record (rollback with no ``previous`` given)."""
+        if not self.staging_dir:
+            raise _plan.PlanError('phase=rollback needs previous, or staging_dir with the node transport to read what the '
+                                  'last rollout recorded there.')
+        self._doing = 'read the last rollout record in %s' % self.staging_dir
+        try:
+            record = _staging.read_record(self.staging_dir)
+        except ValueError as err:
+            raise _plan.PlanError(to_text(err))
+        self._doing = 'run the release'
+        if record is None:
+            raise _plan.PlanError('No rollout is recorded on this node (%s is missing): nothing to roll back to.'
+                                  % _staging.record_path(self.staging_dir))
+        self.result['last_rollout'] = dict(owner=record.get('owner'), at=record.get('at'))
+        return record['previous']
+
+    def _record_previous(self):
+        """Before the first switch: what served before, for a rollback run later with the inventory alone."""
+        if self._recorded or not self.staging_dir or self.params['phase'] == _plan.ROLLBACK:
+            return
+        self._doing = 'write the rollout record in %s' % self.staging_dir
+        _staging.write_record(self.staging_dir, self.result['previous'], (self.lock or {}).get('owner'))
+        self._doing = 'run the release'
+        self._recorded = True
+
+    def _prune(self, release, after, previous):
+        """Staged packages of generations no longer on the node, and code envs or models the release no longer
+        names: removed (listed only, in check mode). Packages of services outside the release are left alone."""
+        if not self.staging_dir or not os.path.isdir(self.staging_dir):
+            return
+        keep = {}
+        for service in release['services']:
+            kept = set((after.get(service['id']) or {}).get('generations') or [])
+            kept.update(g for g in [service['target']] if g)
+            for item in previous:
+                if item['id'] == service['id']:
+                    kept.update(_plan.generations_of(item['mapping']))
+            keep[service['id']] = kept
+        fingerprints = [a['fingerprint'] for a in release['code_envs'] + release['models']]
+        pruned = _staging.prunable(_staging.listing(self.staging_dir), keep, fingerprints)
+        self.result['pruned'] = pruned
+        if pruned and not self.check_mode:
+            _staging.remove(self.staging_dir, pruned)
+            self.result['changed'] = True
 
     def _close_activation(self, release, previous, node):
         """Smoke tests, then back into the load balancer. A drained node that fails them is first put back

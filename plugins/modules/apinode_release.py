@@ -109,6 +109,13 @@ options:
           - Whether the service serves traffic. A disabled service is created and staged, but not switched.
         type: bool
         default: true
+      new:
+        description:
+          - The release creates this service on purpose. The module itself creates a missing service either way; the
+            C(dss.apinode.deploy) role refuses, before any change, a service that no node of its play has yet unless
+            it is marked new (a misspelt service id would otherwise be deployed as a new service).
+        type: bool
+        default: false
       smoke_tests:
         description:
           - Queries sent through the user API (C(/public/api/v1/<service>/<endpoint>/<type>)) right after the
@@ -217,8 +224,19 @@ options:
       - Folder on the node where the action plugin copies the artefacts given as controller paths, each under a
         path of its own - C(packages/<service>/<generation>/), C(code-envs/<fingerprint>/), C(models/<fingerprint>/).
       - Also the default home of O(cache_state_dir) (C(<staging_dir>/.apinode-cache)) and of the O(lock) folder.
-      - Read by the action plugin on the controller; the module itself ignores it.
+      - The V(retain) phase removes the staged files that nothing needs any more - the packages of the release's
+        services whose generation is no longer on the node (never a rollback target's, since retention keeps those),
+        and the code envs and model archives the release no longer names. Files of other services are left alone.
+      - The first switch of V(activate) (or V(all)) writes C(last-rollout.json) there - what each release service served
+        before (RV(previous)) - which V(rollback) reads when O(previous) is not given.
     type: path
+  allow_empty:
+    description:
+      - Accept a release with no service, code env or model. By default such a release fails, naming the options (and
+        the role variables) it expected, since it is usually a misspelt variable or a forgotten variables file.
+      - V(rollback) never needs a release.
+    type: bool
+    default: false
   cache_state_dir:
     description:
       - Folder on the node of the import markers, shared with M(dss.apinode.apinode_cache) (same files, same
@@ -238,6 +256,8 @@ options:
     description:
       - The RV(previous) list returned by an earlier V(activate) or V(all). V(rollback) puts it back exactly;
         V(retain) keeps its generations.
+      - V(rollback) without it reads C(<staging_dir>/last-rollout.json), the record the last switch on this node
+        wrote (node transport), and returns its RV(last_rollout).
     type: list
     elements: dict
   transport:
@@ -571,6 +591,22 @@ api_calls:
   description: Number of HTTP requests the call made.
   returned: always
   type: int
+duration:
+  description: Seconds the call took on the host where the module ran.
+  returned: always
+  type: float
+  sample: 12.4
+pruned:
+  description: Staging folders (relative to O(staging_dir)) that nothing needs any more, removed (to remove, in check mode).
+  returned: when the phase includes V(retain) and O(staging_dir) exists
+  type: list
+  elements: str
+  sample: [packages/churn/v1, code-envs/0f3a9c2b5d6e7f81]
+last_rollout:
+  description: The record V(rollback) read when O(previous) was not given - the run that wrote it (C(owner)) and when (C(at)).
+  returned: when V(rollback) read the node's record
+  type: dict
+  sample: {owner: "ctl:4242:1234", at: "2026-11-30T10:00:00Z"}
 diff:
   description: Per release service id, C(enabled), C(mapping) and C(generations) (ids) before and after.
   returned: in diff mode
@@ -594,6 +630,7 @@ ARGUMENT_SPEC = dict(
         )),
         strategy=dict(type='str', choices=['random', 'hash_based']),
         enabled=dict(type='bool', default=True),
+        new=dict(type='bool', default=False),
         smoke_tests=dict(type='list', elements='dict', default=[], options=dict(
             endpoint=dict(type='str', required=True),
             type=dict(type='str', default='predict', choices=['predict', 'predict-multi', 'forecast', 'run', 'query', 'lookup']),
@@ -619,6 +656,7 @@ ARGUMENT_SPEC = dict(
         fingerprint=dict(type='str', required=True),
     )),
     staging_dir=dict(type='path'),
+    allow_empty=dict(type='bool', default=False),
     cache_state_dir=dict(type='path'),
     preload=dict(type='bool', default=True),
     keep_generations=dict(type='int', default=3),

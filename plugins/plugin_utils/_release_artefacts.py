@@ -131,9 +131,14 @@ def _under(staging_dir, *parts):
 
 
 def module_args(args, release):
-    """The apinode_release arguments with controller paths replaced by staging paths on the node."""
+    """The apinode_release arguments with controller paths replaced by staging paths on the node.
+
+    ``staging_dir`` reaches the module with the node transport only (its retain phase prunes the staging
+    folder, its activate phase keeps the rollout record there)."""
     out = copy.deepcopy(args)
-    staging_dir = out.pop('staging_dir', None)
+    staging_dir = out.get('staging_dir')
+    if (out.get('transport') or 'node') != 'node':
+        out.pop('staging_dir', None)
     for controller_only in ('staging_owner', 'staging_group'):
         out.pop(controller_only, None)
     for item in release:
