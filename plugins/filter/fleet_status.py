@@ -17,7 +17,10 @@ description:
     M(dss.apinode.apinode_release) computed in check mode on every node.
   - A declared service drifts on a node when the node's plan has a stage or activate step for it, the
     same comparison that C(dss.apinode.rolling_deploy) uses to decide what to change. Retention is not drift.
-  - A service that the release does not declare is compared with what most nodes serve.
+  - A declared service whose node has everything the release needs but does not serve it yet is C(STAGED) (the plan has
+    activate steps only), not C(DRIFT); both count as drift for RV(_value.drift).
+  - A service that the release does not declare is C(unmanaged) - never drift - with facts per node - present on some
+    nodes only, or another generation or mapping than most nodes.
 options:
   _input:
     description: C(hostvars).
@@ -58,8 +61,17 @@ _value:
       description: Whether any node drifts or does not answer.
       type: bool
     services:
-      description: Per service id, per host, C(serves) (text) and C(problems) (list of sentences).
+      description:
+        - Per service id, per host, C(serves) (text), C(status) (V(ok), V(DRIFT), V(STAGED), V(unmanaged), V(NOT ANSWERING)),
+          C(problems) (drift sentences) and, for an unmanaged service, C(facts).
       type: dict
+    unmanaged:
+      description: The services found on nodes that the release does not declare.
+      type: list
+      elements: str
+    markdown:
+      description: The same table in Markdown, for P(dss.apinode.report_document#filter).
+      type: str
 '''
 
 from ansible.errors import AnsibleFilterError
@@ -103,10 +115,12 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan'):
     by_id = dict((d.get('id'), d) for d in declared if isinstance(d, dict))
     plans = dict((h, (hostvars.get(h) or {}).get(result) or {}) for h in hosts)
     ids = [d.get('id') for d in declared if isinstance(d, dict)]
+    unmanaged = []
     for host in hosts:
         for service in plans[host].get('node_services') or plans[host].get('services') or []:
             if service.get('id') not in ids and service.get('exists', True):
                 ids.append(service['id'])
+                unmanaged.append(service['id'])
     table = {}
     lines = []
     drift = False
@@ -115,28 +129,71 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan'):
         for host in hosts:
             plan = plans[host]
             if plan.get('failed') or 'plan' not in plan:
-                rows[host] = dict(serves='-', problems=['%s: %s' % (NOT_ANSWERING, plan.get('msg') or 'no answer')])
+                rows[host] = dict(serves='-', status='NOT ANSWERING', problems=['%s: %s' % (NOT_ANSWERING, plan.get('msg') or 'no answer')])
                 continue
             found = next((s for s in plan.get('node_services') or plan.get('services') or []
                           if s.get('id') == sid and s.get('exists', True)), None)
-            problems = [step['sentence'] for step in plan['plan']
-                        if step.get('service') == sid and step.get('phase') in DRIFT_PHASES] if sid in by_id else []
-            rows[host] = dict(serves=_serves(found), problems=problems, found=found is not None)
-        wanted = _wanted(by_id.get(sid), [r['serves'] for r in rows.values() if r.get('found')])
+            rows[host] = dict(serves=_serves(found), found=found is not None, problems=[], facts=[])
+            if sid in by_id:
+                steps = [step for step in plan['plan'] if step.get('service') == sid and step.get('phase') in DRIFT_PHASES]
+                rows[host]['problems'] = [step['sentence'] for step in steps]
+                # Everything is on the node and only the switch is left: staged, not serving yet.
+                staged = (steps and not any(step['phase'] == 'stage' for step in steps)
+                          and any(step.get('mapping') and _short(step['mapping']) != rows[host]['serves'] for step in steps))
+                rows[host]['status'] = 'STAGED' if staged else 'DRIFT' if steps else 'ok'
+        answering = [h for h in hosts if 'found' in rows[h]]
+        having = [h for h in answering if rows[h]['found']]
+        wanted = _wanted(by_id.get(sid), [rows[h]['serves'] for h in having])
         if sid not in by_id:
-            for row in rows.values():
-                if row.get('found') is False:
-                    row['problems'] = ['service missing']
-                elif 'found' in row and row['serves'] != wanted:
-                    row['problems'] = ['other generation or mapping than most nodes (%s)' % wanted]
-        lines.append('service %s (wanted: %s)' % (sid, wanted))
+            # Not the release's: facts about the nodes, never drift.
+            for host in answering:
+                row = rows[host]
+                row['status'] = 'unmanaged'
+                if not row['found']:
+                    row['facts'].append('not on this node')
+                elif len(having) < len(answering):
+                    row['facts'].append('present on %s only' % ', '.join(having))
+                if row['found'] and row['serves'] != wanted:
+                    row['facts'].append('other generation or mapping than most nodes (%s)' % wanted)
+            lines.append('service %s (unmanaged: not in the release; most nodes serve %s)' % (sid, wanted))
+        else:
+            lines.append('service %s (wanted: %s)' % (sid, wanted))
         for host in hosts:
             row = rows[host]
             row.pop('found', None)
             drift = drift or bool(row['problems'])
-            lines.append('  %-16s %-36s %s' % (host, row['serves'], ('DRIFT: ' + '; '.join(row['problems'])) if row['problems'] else 'ok'))
+            lines.append('  %-16s %-36s %s' % (host, row['serves'], _verdict(row)))
         table[sid] = rows
-    return dict(lines=lines or ['no service declared or found'], drift=drift, services=table)
+    report = dict(lines=lines or ['no service declared or found'], drift=drift, services=table, unmanaged=unmanaged)
+    report['markdown'] = _markdown(report, hosts)
+    return report
+
+
+def _verdict(row):
+    status = row.get('status')
+    if status == 'NOT ANSWERING':
+        return '; '.join(row['problems'])
+    if status == 'STAGED':
+        return 'STAGED, not serving yet: ' + '; '.join(row['problems'])
+    if status == 'DRIFT':
+        return 'DRIFT: ' + '; '.join(row['problems'])
+    if status == 'unmanaged':
+        return 'unmanaged' + (': ' + '; '.join(row['facts']) if row['facts'] else '')
+    return 'ok'
+
+
+def _markdown(report, hosts):
+    out = ['# Fleet status', '']
+    if not report['services']:
+        return '# Fleet status\n\nno service declared or found\n'
+    for sid, rows in report['services'].items():
+        title = next(line for line in report['lines'] if line.startswith('service %s (' % sid))
+        out += ['## ' + title, '', '| node | serves | status |', '|---|---|---|']
+        for host in hosts:
+            out.append('| %s | %s | %s |' % tuple(str(v).replace('|', '\\|') for v in (host, rows[host]['serves'],
+                                                                                       _verdict(rows[host]))))
+        out.append('')
+    return '\n'.join(out)
 
 
 class FilterModule(object):

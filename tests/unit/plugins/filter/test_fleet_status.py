@@ -45,13 +45,39 @@ def test_declared_service_drifts_exactly_where_the_plan_would_change_it():
     assert table['drift'] is True
 
 
-def test_undeclared_services_are_compared_with_most_nodes_and_missing_ones_named():
+def test_undeclared_services_are_unmanaged_with_facts_per_node_never_drift():
     hostvars = {'node1': plan([svc('fraud', 'v3')]), 'node2': plan([svc('fraud', 'v3')]),
                 'node3': plan([svc('fraud', 'v2')]), 'node4': plan([])}
     table = fleet_status(hostvars, ['node1', 'node2', 'node3', 'node4'])
-    assert table['lines'][0] == 'service fraud (wanted: v3)'
+    assert table['lines'][0] == 'service fraud (unmanaged: not in the release; most nodes serve v3)'
+    assert table['unmanaged'] == ['fraud']
+    assert row(table, 'node1').endswith('unmanaged: present on node1, node2, node3 only')
     assert 'other generation or mapping than most nodes (v3)' in row(table, 'node3')
-    assert 'service missing' in row(table, 'node4')
+    assert row(table, 'node4').endswith('unmanaged: not on this node')
+    assert 'missing' not in ' '.join(table['lines'])
+    assert table['drift'] is False
+
+
+def test_a_service_on_one_node_only_is_named_as_such():
+    hostvars = {'node1': plan([svc('churn', 'v1'), svc('fruad', 'v1')]), 'node2': plan([svc('churn', 'v1')])}
+    table = fleet_status(hostvars, ['node1', 'node2'], [{'id': 'churn', 'generation': 'v1'}])
+    assert table['services']['fruad']['node1']['facts'] == ['present on node1 only']
+    assert table['services']['fruad']['node2']['status'] == 'unmanaged'
+    assert '## service fruad (unmanaged' in table['markdown']
+    assert '| node1 | v1 | unmanaged: present on node1 only |' in table['markdown']
+
+
+def test_a_release_staged_but_not_serving_is_shown_as_staged():
+    switch = {'phase': 'activate', 'action': 'set_mapping', 'service': 'churn', 'mapping': single('v2'),
+              'sentence': 'service churn serves generation v1, the release wants generation v2'}
+    importing = {'phase': 'stage', 'action': 'import_generation', 'service': 'churn',
+                 'sentence': 'service churn: generation v2 is not on the node'}
+    hostvars = {'node1': plan([svc('churn', 'v1')], [switch]), 'node2': plan([svc('churn', 'v1')], [importing, switch])}
+    table = fleet_status(hostvars, ['node1', 'node2'], [{'id': 'churn', 'generation': 'v2'}])
+    assert row(table, 'node1').endswith('STAGED, not serving yet: service churn serves generation v1, the release wants '
+                                        'generation v2')
+    assert 'DRIFT: service churn: generation v2 is not on the node' in row(table, 'node2')
+    assert table['services']['churn']['node1']['status'] == 'STAGED' and table['drift'] is True
 
 
 def test_a_node_that_does_not_answer_is_a_row_with_the_whole_reason():
@@ -63,5 +89,6 @@ def test_a_node_that_does_not_answer_is_a_row_with_the_whole_reason():
 
 
 def test_nothing_declared_nor_found():
-    assert fleet_status({'node1': plan([])}, ['node1']) == {'lines': ['no service declared or found'], 'drift': False,
-                                                             'services': {}}
+    table = fleet_status({'node1': plan([])}, ['node1'])
+    assert (table['lines'], table['drift'], table['services'], table['unmanaged']) == (
+        ['no service declared or found'], False, {}, [])

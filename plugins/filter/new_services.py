@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: new_services
+short_description: The services of a release that no node of the play has yet, and whether to refuse them
+version_added: 0.1.0
+author: dss.apinode contributors
+description:
+  - From the plans that M(dss.apinode.apinode_release) computed on the nodes of a play (C(apinode_deploy_plan), as the
+    C(dss.apinode.deploy) role registers it at preflight), the release services that none of these nodes has.
+  - A misspelt service id looks exactly like that, so the C(dss.apinode.deploy) role refuses such a service before any
+    change, unless the release marks it C(new) or O(allow_new) is set. A service that some nodes of the play already
+    have is not new on the others (a node joining a fleet).
+  - Hosts without a plan (not planned yet, or failed) are not counted; with no planned host nothing is new.
+options:
+  _input:
+    description: C(hostvars).
+    type: dict
+    required: true
+  hosts:
+    description: The nodes of the play (C(ansible_play_hosts_all)).
+    type: list
+    elements: str
+    required: true
+  services:
+    description: The release's services (C(apinode_deploy_services)); an item with C(new) true is created on purpose.
+    type: list
+    elements: dict
+    required: true
+  allow_new:
+    description: Accept every new service (C(apinode_deploy_allow_new_services); the C(dss.apinode.bootstrap_node) playbook sets it).
+    type: bool
+    default: false
+  result:
+    description: The name of the registered plan on each host.
+    type: str
+    default: apinode_deploy_plan
+'''
+
+EXAMPLES = r'''
+- name: Refuse a service that no node has yet
+  ansible.builtin.assert:
+    that: verdict.refused | length == 0
+    fail_msg: "{{ verdict.message }}"
+  vars:
+    verdict: "{{ hostvars | dss.apinode.new_services(ansible_play_hosts_all, apinode_deploy_services) }}"
+  run_once: true
+'''
+
+RETURN = r'''
+_value:
+  description: The decision.
+  type: dict
+  contains:
+    new:
+      description: The release services that no planned node has, in release order.
+      type: list
+      elements: str
+    refused:
+      description: The new services neither marked C(new) nor allowed by O(allow_new).
+      type: list
+      elements: str
+    message:
+      description: One line naming the refused services and the nodes, with what to do; empty when nothing is refused.
+      type: str
+'''
+
+from ansible.errors import AnsibleFilterError
+
+
+def new_services(hostvars, hosts, services, allow_new=False, result='apinode_deploy_plan'):
+    if not isinstance(services, list):
+        raise AnsibleFilterError('new_services: services must be the list of the release services')
+    planned = [h for h in hosts if isinstance((hostvars.get(h) or {}).get(result), dict)
+               and 'node_services' in hostvars[h][result]]
+    present = set()
+    for host in planned:
+        present.update(s.get('id') for s in hostvars[host][result]['node_services'] or [] if s.get('exists', True))
+    new, refused = [], []
+    for item in services:
+        sid = item.get('id') if isinstance(item, dict) else None
+        if not planned or sid is None or sid in present:
+            continue
+        new.append(sid)
+        if not (allow_new or item.get('new')):
+            refused.append(sid)
+    message = ''
+    if refused:
+        message = ('Service%s %s %s new: no node of the play has %s (%s). A misspelt service id would be deployed as a new '
+                   'service on every node; if the release creates %s on purpose, set new: true on %s in '
+                   'apinode_deploy_services, or apinode_deploy_allow_new_services: true. Nothing was changed.'
+                   % ('s' if len(refused) > 1 else '', ', '.join(refused), 'are' if len(refused) > 1 else 'is',
+                      'them' if len(refused) > 1 else 'it', ', '.join(sorted(planned)),
+                      'them' if len(refused) > 1 else 'it', 'each' if len(refused) > 1 else 'it'))
+    return dict(new=new, refused=refused, message=message)
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'new_services': new_services}

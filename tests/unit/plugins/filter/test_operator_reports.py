@@ -1,0 +1,124 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""new_services (the gate on services no node has), deploy_report (the run report) and report_document."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.dss.apinode.plugins.filter.deploy_report import deploy_report
+from ansible_collections.dss.apinode.plugins.filter.new_services import new_services
+from ansible_collections.dss.apinode.plugins.filter.report_document import report_document
+
+
+def single(generation):
+    return {'mode': 'SINGLE_GENERATION', 'generation': generation, 'entries': [{'generation': generation, 'proba': 1.0}],
+            'strategy': 'random'}
+
+
+def planned(*service_ids):
+    return {'apinode_deploy_plan': {'plan': [], 'node_services': [{'id': s, 'enabled': True} for s in service_ids]}}
+
+
+class TestNewServices:
+    def test_a_service_no_node_has_is_refused_naming_it_and_the_nodes(self):
+        hostvars = {'node1': planned('fraud'), 'node2': planned('fraud'), 'node3': planned('fraud')}
+        verdict = new_services(hostvars, ['node1', 'node2', 'node3'], [{'id': 'fruad'}])
+        assert verdict['new'] == ['fruad'] and verdict['refused'] == ['fruad']
+        assert verdict['message'].startswith('Service fruad is new: no node of the play has it (node1, node2, node3).')
+        assert 'new: true' in verdict['message'] and 'apinode_deploy_allow_new_services' in verdict['message']
+
+    def test_marked_new_or_allowed_is_accepted(self):
+        hostvars = {'node1': planned()}
+        assert new_services(hostvars, ['node1'], [{'id': 'churn', 'new': True}])['refused'] == []
+        verdict = new_services(hostvars, ['node1'], [{'id': 'churn'}], allow_new=True)
+        assert verdict == {'new': ['churn'], 'refused': [], 'message': ''}
+
+    def test_a_node_joining_a_fleet_that_has_the_service_is_not_new(self):
+        hostvars = {'node1': planned('churn'), 'node4': planned()}
+        assert new_services(hostvars, ['node1', 'node4'], [{'id': 'churn'}])['new'] == []
+
+    def test_hosts_without_a_plan_do_not_count(self):
+        hostvars = {'node1': planned('churn'), 'node2': {}}
+        assert new_services(hostvars, ['node2'], [{'id': 'churn'}])['new'] == []
+        assert new_services(hostvars, ['node1', 'node2'], [{'id': 'fraud'}])['message'].count('node2') == 0
+
+
+def plan_of(previous, steps=(), current=False, duration=0.4):
+    return {'plan': list(steps), 'previous': previous, 'current': current, 'drift': [], 'duration': duration,
+            'node_services': []}
+
+
+CHURN_V1 = {'id': 'churn', 'existed': True, 'enabled': True, 'mapping': single('v1')}
+TO_V2 = {'phase': 'activate', 'action': 'set_mapping', 'service': 'churn', 'mapping': single('v2'), 'sentence': '...'}
+SMOKE_OK = {'service': 'churn', 'endpoint': 'predict', 'generation': 'v2', 'passed': True, 'message': 'ok', 'status': 200}
+
+
+class TestDeployReport:
+    def test_success_changed_and_left_alone(self):
+        hostvars = {
+            'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2]),
+                      '__apinode_deploy_staging': {'plan': [], 'changed': True, 'duration': 3.2},
+                      '__apinode_deploy_activation': {'plan': [TO_V2], 'changed': True, 'duration': 1.5,
+                                                      'smoke_tests': [SMOKE_OK]},
+                      '__apinode_deploy_retention': {'plan': [], 'changed': True, 'duration': 0.3,
+                                                     'pruned': ['packages/churn/v0']}},
+            'node2': {'apinode_deploy_plan': plan_of([dict(CHURN_V1, mapping=single('v2'))], current=True),
+                      '__apinode_deploy_staging': {'skipped': True, 'changed': False}},
+        }
+        report = deploy_report(hostvars, ['node1', 'node2'])
+        assert report['outcome'] == 'ok' and report['summary'] == {'changed': 1, 'left alone': 1}
+        node1 = report['nodes']['node1']
+        assert node1['services'] == [{'id': 'churn', 'from': 'v1', 'to': 'v2', 'result': 'switched'}]
+        assert node1['durations'] == {'plan': 0.4, 'stage': 3.2, 'activate': 1.5, 'retain': 0.3}
+        assert node1['pruned'] == ['packages/churn/v0']
+        node2 = report['nodes']['node2']
+        assert node2['outcome'] == 'left alone' and node2['reason'] == 'already serves the release'
+        assert node2['services'][0]['from'] == node2['services'][0]['to'] == 'v2'
+        assert report['lines'][0] == 'Rollout ok: 2 nodes - 1 changed, 1 left alone'
+        assert '  churn: v1 -> v2, switched, smoke tests 1/1 passed' in report['lines']
+        assert report['markdown'].startswith('# Rollout report')
+        assert '| node1 | changed | churn | v1 | v2 | switched | smoke tests 1/1 passed |' in report['markdown']
+        assert '- node2: stage, activate and retain: the node already serves the release' in report['markdown']
+
+    def test_failure_rolls_back_and_names_the_nodes_not_reached(self):
+        failed_smoke = dict(SMOKE_OK, passed=False, message='prediction stay, expected churn')
+        verdict = {'failed': {'node1': 'Smoke test failed: ...'}, 'rollback': ['node1', 'node2', 'node3'], 'stop': True}
+        rollback = {'results': [{'item': 'node1', 'changed': True}, {'item': 'node2', 'changed': False},
+                                {'item': 'node3', 'changed': False}]}
+        common = {'__apinode_deploy_verdict': verdict, '__apinode_deploy_rollback': rollback}
+        hostvars = {
+            'node1': dict(common, apinode_deploy_plan=plan_of([CHURN_V1], [TO_V2]),
+                          __apinode_deploy_staging={'plan': [], 'changed': True, 'duration': 2.0},
+                          __apinode_deploy_activation={'plan': [TO_V2], 'failed': True, 'msg': 'Smoke test failed: ...',
+                                                       'smoke_tests': [failed_smoke], 'duration': 1.0}),
+            'node2': dict(common, apinode_deploy_plan=plan_of([CHURN_V1], [TO_V2]),
+                          __apinode_deploy_staging={'plan': [], 'changed': True, 'duration': 2.0}),
+        }
+        report = deploy_report(hostvars, ['node1', 'node2'])
+        assert report['outcome'] == 'failed'
+        node1 = report['nodes']['node1']
+        assert node1['outcome'] == 'failed' and node1['reason'] == 'Smoke test failed: ...'
+        assert node1['services'][0]['result'] == 'rolled back to v1'
+        assert node1['smoke_tests'][0]['passed'] is False
+        node2 = report['nodes']['node2']
+        assert node2['outcome'] == 'not reached' and node2['services'][0]['result'] == 'not switched'
+        assert 'activate and retain: the rollout stopped before its batch' in node2['skipped']
+        assert any('smoke tests 0/1 passed (predict: prediction stay, expected churn)' in line for line in report['lines'])
+
+    def test_check_mode_applies_nothing(self):
+        report = deploy_report({'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2])}}, ['node1'], True)
+        assert report['nodes']['node1']['outcome'] == 'planned'
+        assert report['nodes']['node1']['services'][0]['to'] == 'v2'
+
+
+def test_report_document_json_or_markdown_by_name():
+    report = {'lines': ['a'], 'markdown': '# Title\n', 'outcome': 'ok'}
+    assert report_document(report, 'out/report.MD') == '# Title\n'
+    data = json.loads(report_document(report, 'report.json'))
+    assert data == {'lines': ['a'], 'outcome': 'ok'}
