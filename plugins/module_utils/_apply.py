@@ -19,7 +19,7 @@ from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.dss.apinode.plugins.module_utils import _api_lock, _drain, _plan, _run_lock, _versions
 from ansible_collections.dss.apinode.plugins.module_utils import _staging
-from ansible_collections.dss.apinode.plugins.module_utils import _predict
+from ansible_collections.dss.apinode.plugins.module_utils import _predict, _progressive
 from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeError, path
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import read_marker, write_marker
 from ansible_collections.dss.apinode.plugins.module_utils._package import PackageError, identity, read_tag
@@ -220,7 +220,9 @@ class ReleaseRun(object):
         flag = self.drain_flag
         node = read_node(self.client, ids, _plan.marker_paths(release, self.client.base_url), drain_flag=flag)
         self.result['drained'] = self._drained(node)
+        self.result['progressive'] = self._progressive(release, node, previous, p.get('step'))
         plan = _plan.build_plan(release, node, p['keep_generations'], p['preload'], previous)
+        self._check_dispatch_keys(release, node, plan)
         steps = plan.for_phases(_plan.PHASES[p['phase']])
         before = _plan.view(node['services'])
         self.result.update(plan=[public_step(s) for s in steps], drift=plan.drift, current=not plan.drift,
@@ -257,6 +259,49 @@ class ReleaseRun(object):
             self._prune(release, _plan.view(node['services']), previous)
         if self.diff:
             self.result['diff'] = dict(before=before, after=_plan.view(node['services']))
+
+    def _progressive(self, release, node, previous, step):
+        """The steps of each release service that has ``steps``, from the mapping it served before the rollout
+        (``previous`` when given, else the node's): ``[{service, generation, base, steps: [{index, proba,
+        bake_seconds, mapping}]}]`` (no steps: the switch is at once). With ``step``, the service is switched
+        to that step's mapping instead of its final one."""
+        current = dict((s['id'], s.get('mapping')) for s in node['services'] if s.get('exists', True))
+        before = dict((item['id'], item['mapping'] if item['existed'] else None) for item in previous)
+        out = []
+        for service in release['services']:
+            if not service['steps'] or not service['enabled']:
+                continue
+            sid = service['id']
+            base = before[sid] if sid in before else current.get(sid)
+            steps = _progressive.plan_steps(service['target'], service['steps'], base, service['strategy'])
+            out.append(dict(service=sid, generation=service['target'], base=base, steps=steps))
+            if step is not None:
+                if step < 0:
+                    raise _plan.PlanError('step must be 0 or more, got %s.' % step)
+                service['step'] = step
+                if steps:
+                    service['wanted'] = steps[min(step, len(steps) - 1)]['mapping']
+        return out
+
+    def _check_dispatch_keys(self, release, node, plan):
+        """Warn (or fail with require_dispatch_key) before a service switches to a hash_based mapping while
+        it has traffic that may come from callers without a dispatch key."""
+        switching = set(s['service'] for s in plan.steps if s['phase'] == _plan.ACTIVATE and s['action'] == 'set_mapping')
+        candidates = [s for s in release['services'] if s['strategy'] == 'hash_based' and s['id'] in switching]
+        if not candidates:
+            return
+        try:
+            metrics = self.client.get('metrics') or {}
+        except ApiNodeError as err:
+            self.warnings.append('Cannot read the metrics to check the traffic of hash_based services: %s' % err.msg)
+            return
+        current = dict((s['id'], s.get('mapping')) for s in node['services'])
+        risks = [r for r in (_progressive.dispatch_key_risk(s['id'], current.get(s['id']), s['strategy'], metrics)
+                             for s in candidates) if r]
+        self.result['dispatch_key_risks'] = risks
+        if risks and self.params.get('require_dispatch_key'):
+            raise _plan.PlanError('Refused (require_dispatch_key): %s.' % '; '.join(risks))
+        self.warnings.extend(risks)
 
     def _recorded_previous(self):
         """The ``previous`` list of the node's last rollout record (rollback with no ``previous`` given)."""

@@ -30,6 +30,7 @@ import posixpath
 
 from ansible_collections.dss.apinode.plugins.module_utils import _mapping
 from ansible_collections.dss.apinode.plugins.module_utils import _predict
+from ansible_collections.dss.apinode.plugins.module_utils import _progressive
 from ansible_collections.dss.apinode.plugins.module_utils._common import id_problem
 from ansible_collections.dss.apinode.plugins.module_utils._drain import describe as describe_drain
 from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import marker_path
@@ -54,6 +55,8 @@ PHASES = {
 # The phases whose differences are drift: a node with none of them already serves the release.
 DRIFT_PHASES = (STAGE, ACTIVATE, RETAIN)
 STAGE_ORDER = ('undrain', 'import_code_env', 'import_model', 'create_service', 'import_generation', 'preload_generation')
+# The dispatch key of the smoke test added to a hash_based service whose smoke tests send none.
+SMOKE_DISPATCH_KEY = 'dss-apinode-smoke'
 # apinode_cache keeps its markers there when no folder is given; the same default finds the same markers.
 MARKERS_DIR_NAME = '.apinode-cache'
 
@@ -131,18 +134,30 @@ def _service(item, index):
         found = _mapping.problems(wanted)
         if found:
             raise PlanError('Invalid mapping for service %s: %s.' % (sid, '; '.join(found)))
-    elif item.get('strategy'):
-        raise PlanError('Service %s: strategy applies only to a mapping of several generations.' % sid)
+    elif item.get('strategy') and not item.get('steps'):
+        raise PlanError('Service %s: strategy applies only to a mapping of several generations (or to its steps).' % sid)
     else:
         wanted = _mapping.desired(generation=target) if target else None
+    try:
+        steps = _progressive.normalise_steps(item.get('steps'), 'service %s steps' % sid)
+        _progressive.normalise_analysis(item.get('analysis'), where='service %s analysis' % sid)
+    except _progressive.ProgressiveError as err:
+        raise PlanError(str(err))
+    if steps and (mapping or not target):
+        raise PlanError('Service %s: steps shift the traffic to the generation of its package (or its generation); '
+                        'they do not go with a mapping.' % sid)
     if wanted is None and enabled:
         raise PlanError('Service %s has nothing to serve: give its package (with its tag), a generation or a mapping.'
                         % sid)
     tests = []
     for number, test in enumerate(item.get('smoke_tests') or []):
         tests.append(_smoke_test(sid, number, test, target, enabled))
+    strategy = item.get('strategy') or 'random'
+    if strategy == 'hash_based' and tests and not any(t['dispatch_key'] for t in tests):
+        # Callers of a hash_based mapping must send a key: prove that a keyed query is answered too.
+        tests.append(dict(tests[0], generation=None, expected_generation=None, dispatch_key=SMOKE_DISPATCH_KEY))
     return dict(id=sid, package=package, tag=tag, generation=generation, target=target, wanted=wanted,
-                enabled=enabled, smoke_tests=tests)
+                enabled=enabled, smoke_tests=tests, steps=steps, strategy=strategy)
 
 
 def _check_tag(sid, tag):
@@ -417,6 +432,10 @@ def _activate_steps(service, current, raw, available):
     if not _mapping.same(current_mapping, wanted):
         sentence = 'service %s serves %s, the release wants %s' % (sid, describe_mapping(current_mapping),
                                                                    describe_mapping(wanted))
+        steps = _progressive.plan_steps(service['target'], service.get('steps'), current_mapping,
+                                        service.get('strategy')) if service.get('step') is None else []
+        if steps:
+            sentence += ' (progressive: %s)' % _progressive.describe_steps(steps)
     else:
         sentence = 'service %s is disabled, the release wants it enabled' % sid
         if (current or {}).get('start_aborted_reason'):

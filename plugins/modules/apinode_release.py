@@ -116,6 +116,47 @@ options:
             it is marked new (a misspelt service id would otherwise be deployed as a new service).
         type: bool
         default: false
+      steps:
+        description:
+          - A progressive rollout - the traffic shifts to the service's new generation (its package's, or
+            O(services[].generation)) in steps, the generation(s) it served before sharing the rest in proportion.
+          - The module applies one step per call (O(step)); the C(dss.apinode.deploy) role bakes and judges each
+            step from the node's metrics and promotes or rolls back. A last step at C(1.0) is added when missing.
+          - Without a mapping served before (a new service or node), the switch is at once.
+          - With O(services[].strategy=hash_based) the steps dispatch by key.
+        type: list
+        elements: dict
+        suboptions:
+          proba:
+            description: Share of the queries served by the new generation, greater than 0 and at most 1; increasing.
+            type: float
+            required: true
+          bake_seconds:
+            description: How long the step is watched before it is judged.
+            type: float
+            default: 0
+      analysis:
+        description:
+          - How the C(dss.apinode.deploy) role judges each of O(services[].steps) (checked here, used by the role's
+            C(dss.apinode.progressive_verdict) filter); unset keys take the role's C(apinode_deploy_analysis).
+        type: dict
+        suboptions:
+          min_requests:
+            description: Queries the new generation must receive across the batch during a step before it is judged.
+            type: int
+          max_error_rate:
+            description: Highest error rate (0 to 1) of the new generation, estimated from its endpoints' error rates.
+            type: float
+          max_wait_seconds:
+            description: How long a step may extend its bake waiting for O(services[].analysis.min_requests).
+            type: float
+          on_insufficient_traffic:
+            description: What a step without enough traffic does after that wait - V(fail) rolls back, V(hold) keeps the step's mapping and stops.
+            type: str
+            choices: [fail, hold]
+          max_latency_ms:
+            description: Highest p95 of the endpoints' C(totalProcessing) timers during a step, in milliseconds.
+            type: float
       smoke_tests:
         description:
           - Queries sent through the user API (C(/public/api/v1/<service>/<endpoint>/<type>)) right after the
@@ -326,6 +367,19 @@ options:
         description: Remove the lock when the call ends, also on failure, if this owner holds it.
         type: bool
         default: false
+  step:
+    description:
+      - Switch the services that have O(services[].steps) to the mapping of this step (0 for the first) instead of
+        their final one. The mapping served before the rollout comes from O(previous) when given, else from the node.
+      - Without it, such services switch to their final mapping and the drift sentence lists the steps.
+    type: int
+  require_dispatch_key:
+    description:
+      - A service that switches to a V(hash_based) mapping while the node's metrics show it received queries is
+        refused (before any write) instead of warned about. The node's metrics count queries, not whether they carried a
+        dispatch key, so the module cannot prove that the callers send one; a query without one gets HTTP 400.
+    type: bool
+    default: false
   smoke_retries:
     description: How many times a failed smoke test is tried again.
     type: int
@@ -582,6 +636,21 @@ smoke_tests:
     message:
       description: V(ok), or why the test failed.
       type: str
+progressive:
+  description:
+    - For each release service with O(services[].steps), the mapping of each step, from the mapping it served before
+      the rollout (C(base)); C(steps) is empty when the switch is at once (nothing served before).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{service: churn, generation: v2, base: {mode: SINGLE_GENERATION, generation: v1}, steps: [
+            {index: 0, proba: 0.1, bake_seconds: 300, mapping: {mode: MULTI_GENERATION, strategy: random,
+             entries: [{generation: v2, proba: 0.1}, {generation: v1, proba: 0.9}]}}]}]
+dispatch_key_risks:
+  description: Services switching to a V(hash_based) mapping although they received queries that may carry no dispatch key.
+  returned: when a service switches to a hash_based mapping
+  type: list
+  elements: str
 lock:
   description: The deploy lock - its path, whether this call took it, whether it released it. Null without O(lock).
   returned: always
@@ -631,6 +700,17 @@ ARGUMENT_SPEC = dict(
         strategy=dict(type='str', choices=['random', 'hash_based']),
         enabled=dict(type='bool', default=True),
         new=dict(type='bool', default=False),
+        steps=dict(type='list', elements='dict', options=dict(
+            proba=dict(type='float', required=True),
+            bake_seconds=dict(type='float', default=0),
+        )),
+        analysis=dict(type='dict', options=dict(
+            min_requests=dict(type='int'),
+            max_error_rate=dict(type='float'),
+            max_wait_seconds=dict(type='float'),
+            on_insufficient_traffic=dict(type='str', choices=['fail', 'hold']),
+            max_latency_ms=dict(type='float'),
+        )),
         smoke_tests=dict(type='list', elements='dict', default=[], options=dict(
             endpoint=dict(type='str', required=True),
             type=dict(type='str', default='predict', choices=['predict', 'predict-multi', 'forecast', 'run', 'query', 'lookup']),
@@ -673,6 +753,8 @@ ARGUMENT_SPEC = dict(
         holder=dict(type='str'),
         release=dict(type='bool', default=False),
     )),
+    step=dict(type='int'),
+    require_dispatch_key=dict(type='bool', default=False),
     smoke_retries=dict(type='int', default=3),
     smoke_delay=dict(type='float', default=2.0),
     smoke_timeout=dict(type='int', default=30),

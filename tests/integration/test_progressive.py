@@ -1,0 +1,123 @@
+"""Progressive rollouts through the rolling_deploy playbook, against simulated fleets under synthetic traffic.
+
+Every node serves v1; the release brings v2 in steps. Synthetic user queries (the simulator's traffic hook,
+dispatched and counted like real ones) are sent by a background thread while the playbook runs; a
+generation fault makes v2 fail a share of its queries. What each node serves at the end is read back with
+the official client, and the step figures from the run report (set_stats) and the recorded tasks.
+"""
+
+import json
+import threading
+
+import pytest
+
+ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
+SERVICE = "churn"
+FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
+JUDGE = "Decide from the metrics of every node of the batch"
+STEP_SWITCH = "Serve the step on the node"
+PLAN = "Plan the release on this node"
+
+
+class Traffic:
+    """Synthetic queries to every node, in the background, until stopped."""
+
+    def __init__(self, fleet, count=10, pause=0.1, dispatch_key_share=0.0):
+        self.fleet = fleet
+        self.count = count
+        self.pause = pause
+        self.dispatch_key_share = dispatch_key_share
+        self.stopped = threading.Event()
+        self.sent = 0
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self.stopped.is_set():
+            for node in self.fleet.nodes:
+                try:
+                    answer = node.send_traffic(SERVICE, "predict", self.count, dispatch_key_share=self.dispatch_key_share)
+                    self.sent += answer["sent"]
+                except Exception:  # a node between two states: the next round counts again
+                    pass
+            self.stopped.wait(self.pause)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stopped.set()
+        self.thread.join(30)
+
+
+def served(node):
+    for item in node.admin_client().list_services():
+        if item["serviceId"] == SERVICE:
+            return item["enabled"], item.get("activeMapping")
+    return None
+
+
+def shares(mapping):
+    if mapping.get("mode") == "SINGLE_GENERATION":
+        return {mapping["generation"]: 1.0}
+    return dict((e["generation"], round(e["proba"], 6)) for e in mapping["entries"])
+
+
+def release_vars(manifest, steps, analysis=None, **extra):
+    package = next(p for p in manifest["packages"] if p["version"] == "v2")
+    service = {"id": SERVICE, "package": package["path"], "steps": steps,
+               "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}
+    if analysis is not None:
+        service["analysis"] = analysis
+    service.update(extra.pop("service", {}))
+    result = {"apinode_deploy_services": [service], "apinode_deploy_serial": ["100%"]}
+    result.update(extra)
+    return result
+
+
+@pytest.fixture
+def v1_fleet(sim_fleet, make_bundle, run_playbook):
+    """Two nodes serving churn v1 (deployed by the role), and the bundle with v2."""
+    manifest = make_bundle(services=[SERVICE], versions=["v1", "v2"])
+    fleet = sim_fleet(nodes=2)
+    package = next(p for p in manifest["packages"] if p["version"] == "v1")
+    first = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars={
+        "apinode_deploy_services": [{"id": SERVICE, "package": package["path"]}]})
+    assert first.rc == 0, first.output
+    for node in fleet.nodes:
+        assert shares(served(node)[1]) == {"v1": 1.0}
+    return fleet, manifest
+
+
+def verdicts(result):
+    """The decisions of every look at a step, from the recorded verdict task (one per look)."""
+    return [t["result"]["ansible_facts"]["__apinode_deploy_progress"] for t in result.tasks
+            if t["task"].endswith(JUDGE) and t["status"] == "ok"]
+
+
+def test_healthy_generation_is_promoted_through_every_step(v1_fleet, run_playbook):
+    fleet, manifest = v1_fleet
+    steps = [{"proba": 0.2, "bake_seconds": 1}, {"proba": 0.5, "bake_seconds": 1}, {"proba": 1.0}]
+    analysis = {"min_requests": 3, "max_error_rate": 0.05, "max_wait_seconds": 20}
+    with Traffic(fleet):
+        result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release_vars(manifest, steps, analysis))
+    assert result.rc == 0, result.output
+    looks = verdicts(result)
+    promoted = [v for v in looks if v["decision"] == "promote"]
+    assert [v["step"] for v in promoted] == [0, 1], looks
+    for verdict in promoted:
+        figures = verdict["services"][0]
+        assert figures["generation"] == "v2" and figures["new_requests"] >= 3
+        assert sorted(figures["hosts"]) == ["node1", "node2"]
+        assert figures["endpoints"]["predict"]["errors"] == 0
+    # The second step served 50 % on every node, then the last one v2 alone.
+    for host, switch in result.results(STEP_SWITCH).items():
+        assert switch.get("skipped") or switch["changed"]
+    for node in fleet.nodes:
+        enabled, mapping = served(node)
+        assert enabled and shares(mapping) == {"v2": 1.0}, (node.name, mapping)
+        answer = node.user_client(SERVICE).predict_record("predict", FEATURES)
+        assert answer["apiContext"]["serviceGeneration"] == "v2"
+    # Check mode showed the steps before: the plan's sentence names them.
+    plan = result.task(PLAN, "node1")
+    assert any("progressive: 20 % for 1 s, 50 % for 1 s, then 100 %" in s for s in plan["drift"]), plan["drift"]
