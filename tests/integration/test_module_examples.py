@@ -8,9 +8,12 @@ onto the test's own world, always by plain text substitution (see ``SUBSTITUTION
 
 - absolute paths on a node (``/srv/apinode-staging``, ``/opt/envs``, ``/root``) become folders under the
   test's temporary directory, filled with the artefacts the example expects;
-- the example host name of the upload examples becomes the simulated node's URL;
+- the example host name of the upload examples, and the node-local URL ``http://127.0.0.1:12000``,
+  become the simulated node's URL;
 - relative ``packages/...`` paths on the controller become absolute paths to sample packages;
-- ``vault_*`` variables are given as extra variables; the inventory group ``apinodes`` holds the node
+- relative ``files/...`` paths are left as they are: the play is written in a project folder whose
+  ``files/`` folder holds the sample packages, as ``copy`` and the release examples expect;
+- ``vault_*`` variables and the user key of the smoke tests (``churn_user_key``) are given as extra variables; the inventory group ``apinodes`` holds the node
   with ``apinode_url``, ``apinode_admin_key`` and ``apinode_data_dir``, as the examples expect.
 
 Each play runs on a fresh node prepared with what the play needs (``prepare_node``). An example that
@@ -31,6 +34,7 @@ import yaml
 REPO = Path(__file__).resolve().parents[2]
 MODULES = sorted(p.stem for p in (REPO / "plugins" / "modules").glob("*.py") if not p.name.startswith("_"))
 AWX_KEY = "AwxFleetKey0123456789abcdefABCDEF"
+USER_KEY = "ChurnQueryKey0123456789abcdefABCD"
 
 # (module, play index) -> why that play cannot run against the simulator.
 NOT_RUNNABLE = {}
@@ -100,13 +104,17 @@ def prepare_world(root, bundle_dir, node):
     (root / "etc").mkdir()
     packages = root / "packages"
     packages.mkdir()
+    files = root / "project" / "files"
+    files.mkdir(parents=True)
     for zip_file in bundle_dir.glob("churn_*.zip"):
         shutil.copy(zip_file, packages / zip_file.name)
+        shutil.copy(zip_file, files / zip_file.name)
     return {
         "/srv/apinode-staging": str(staging),
         "/opt/envs": str(root / "opt-envs"),
         "/etc/dss-apinode/": str(root / "etc") + "/",
         "https://apinode-1.example.com:12000": node.url,
+        "http://127.0.0.1:12000": node.url,
         " packages/": " %s/" % packages,
     }
 
@@ -139,8 +147,10 @@ def test_example_runs_against_the_simulator(module, play_index, tmp_path, sim_fl
     inventory_file = tmp_path / "inventory.json"
     inventory_file.write_text(json.dumps(inventory))
 
-    result = run_playbook(text, inventory=inventory_file, extra_vars={
-        "vault_apinode_admin_key": node.admin_key, "vault_apinode_awx_key": AWX_KEY})
+    playbook = tmp_path / "project" / "examples.yml"
+    playbook.write_text(text)
+    result = run_playbook(str(playbook), inventory=inventory_file, extra_vars={
+        "vault_apinode_admin_key": node.admin_key, "vault_apinode_awx_key": AWX_KEY, "churn_user_key": USER_KEY})
 
     assert result.rc == 0, result.output
     play = yaml.safe_load(text)[0]
@@ -148,5 +158,5 @@ def test_example_runs_against_the_simulator(module, play_index, tmp_path, sim_fl
         statuses = {t["status"] for t in result.tasks if t["task"] == task["name"]}
         allowed = {"ok", "changed"} | ({"skipped"} if "when" in task else set())
         assert statuses and statuses <= allowed, "%s: task %r ended %s" % (module, task["name"], statuses)
-    for secret in fleet.all_keys() | {AWX_KEY}:
+    for secret in fleet.all_keys() | {AWX_KEY, USER_KEY}:
         assert secret not in result.output, "%s: an admin key appears in the output" % module
