@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_api_transport  # noqa: E402  pylint: disable=wrong-import-position
 import bench_fleet_noop  # noqa: E402  pylint: disable=wrong-import-position
 import bench_fleet_scaling  # noqa: E402  pylint: disable=wrong-import-position
 import bench_large_artefact  # noqa: E402  pylint: disable=wrong-import-position
@@ -31,6 +32,7 @@ BENCHMARKS = {
     4: bench_fleet_scaling,
     5: bench_large_artefact,
     6: bench_vs_script,
+    7: bench_api_transport,
 }
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.json"
 
