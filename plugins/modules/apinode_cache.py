@@ -198,6 +198,18 @@ kept:
   type: list
   elements: str
   sample: [churn/v41, churn/v42]
+plan:
+  description:
+    - What the run changes on the node, or would change in check mode - one sentence per admin call, in order
+      (clean-ups first, then imports). Empty when the node already matches the options.
+    - Check mode and a real run plan the same way, so a check-mode run shows exactly what the real run sends.
+    - When a call fails, the failed result also holds C(plan) and C(applied), the sentences of the calls sent
+      before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: ["model archive /srv/apinode-staging/models/sentiment.zip was never imported"]
+  version_added: 0.2.0
 '''
 
 import json
@@ -206,27 +218,20 @@ import socket
 
 from ansible.module_utils.common.text.converters import to_text
 
+from ansible_collections.dss.apinode.plugins.module_utils import _change
 from ansible_collections.dss.apinode.plugins.module_utils._archive import ArchiveError, check_members
-from ansible_collections.dss.apinode.plugins.module_utils._client import path
+from ansible_collections.dss.apinode.plugins.module_utils._cache_plan import (
+    after_writes,
+    apply_step,
+    plan_cache,
+    read_caches,
+)
 from ansible_collections.dss.apinode.plugins.module_utils._common import (
     build_module,
     client_from_module,
-    diff_of,
     prerequisite_missing,
-    run_module,
     validate_id,
 )
-from ansible_collections.dss.apinode.plugins.module_utils._fingerprint import (
-    fingerprint,
-    forget_markers,
-    marker_path,
-    read_marker,
-    write_marker,
-)
-from ansible_collections.dss.apinode.plugins.module_utils._service_state import read_services
-from ansible_collections.dss.apinode.plugins.module_utils._versions import require
-
-STATE_DIR_NAME = '.apinode-cache'
 
 
 def main():
@@ -249,7 +254,9 @@ def main():
     missing = check_paths(module)
     check_keep(module)
     client = client_from_module(module)
-    run_module(module, client, lambda: manage_caches(module, client, missing))
+    _change.run(module, client, read=lambda: read_caches(client, module.params, missing),
+                plan=lambda current: plan_cache(module.params, current),
+                apply=apply_step, reread=after_writes)
 
 
 def check_paths(module):
@@ -306,121 +313,6 @@ def check_code_env_language(module):
     if env_lang and env_lang.upper() != p['language'].upper():
         module.fail_json(msg='language=%s does not match the code env in %s, whose desc.json says envLang=%s.'
                              % (p['language'], p['code_env'], env_lang))
-
-
-def manage_caches(module, client, missing=()):
-    p = module.params
-    require(module, client, cleanup=p['clean_code_envs'], model_cache=p['clear_model_cache'])
-    cleanups, kept = [], []
-    if p['clean_unused_services']:
-        kept = clean_unused_services(module, client, cleanups)
-    if p['clean_code_envs']:
-        cleanups.append(call(module, client, 'clean_code_envs', 'DELETE', 'cached-code-envs'))
-        forget(module, client, 'code_env', 'built_code_env')
-    if p['clear_model_cache']:
-        cleanups.append(call(module, client, 'clear_model_cache', 'DELETE', 'model-cache'))
-        forget(module, client, 'model')
-
-    imports = []
-    if p['code_env'] and p['built_env_path']:
-        imports.append(import_artefact(module, client, 'built_code_env', p['code_env'], 'register-global-code-env',
-                                       dict(exportedEnvDir=p['code_env'], builtEnvDir=p['built_env_path'],
-                                            language=p['language']),
-                                       missing=bool(set(['code_env', 'built_env_path']) & set(missing))))
-    elif p['code_env']:
-        imports.append(import_artefact(module, client, 'code_env', p['code_env'], 'cached-code-envs',
-                                       dict(fileDir=p['code_env'], language=p['language']),
-                                       missing='code_env' in missing))
-    if p['model_archive']:
-        imports.append(import_artefact(module, client, 'model', p['model_archive'], 'model-cache',
-                                       dict(modelArchivePath=p['model_archive']), missing='model_archive' in missing))
-
-    changed = bool(cleanups) or any(i['changed'] for i in imports)
-    result = dict(changed=changed, imports=imports, cleanups=cleanups)
-    if p['clean_unused_services']:
-        result['kept'] = kept
-    if module._diff:
-        result['diff'] = diff_of(
-            dict(imported=dict((i['path'], i['previous_fingerprint']) for i in imports)),
-            dict(imported=dict((i['path'], i['fingerprint']) for i in imports),
-                 removed=[c for c in cleanups if c['action'].startswith('delete_')]))
-    for item in imports:
-        item.pop('previous_fingerprint')
-    return result
-
-
-def state_dir_for(module, artefact):
-    return module.params['state_dir'] or os.path.join(os.path.dirname(os.path.normpath(artefact)), STATE_DIR_NAME)
-
-
-def import_artefact(module, client, kind, artefact, endpoint, query, missing=False):
-    """POST the import unless the marker for this node already holds the artefact's fingerprint.
-
-    ``missing``: check mode only, the artefact is not there yet, so it would be imported.
-    """
-    artefact = os.path.normpath(artefact)
-    marker = marker_path(state_dir_for(module, artefact), kind, artefact, client.base_url)
-    if missing:
-        return dict(kind=kind, path=artefact, fingerprint=None, marker=marker, previous_fingerprint=None, changed=True)
-    digest = fingerprint(artefact)
-    record = read_marker(marker) or {}
-    wanted = dict(kind=kind, path=artefact, fingerprint=digest, node=client.base_url,
-                  query=dict((k, v) for k, v in query.items() if k != 'fileDir'))
-    done = all(record.get(k) == v for k, v in wanted.items())
-    item = dict(kind=kind, path=artefact, fingerprint=digest, marker=marker,
-                previous_fingerprint=record.get('fingerprint'), changed=module.params['force'] or not done)
-    require(module, client, model_cache=item['changed'] and kind == 'model', register_code_env=item['changed'] and kind == 'built_code_env')
-    if item['changed'] and not module.check_mode:
-        item['response'] = client.post(endpoint, query=query)
-        write_marker(marker, wanted)
-    return item
-
-
-def forget(module, client, *kinds):
-    """A cache clean-up makes the markers of that cache stale for this node."""
-    if module.check_mode:
-        return
-    dirs = set([module.params['state_dir']] if module.params['state_dir'] else
-               [state_dir_for(module, module.params[o]) for o in ('code_env', 'model_archive') if module.params[o]])
-    for state_dir in dirs:
-        for kind in kinds:
-            forget_markers(state_dir, kind, client.base_url)
-
-
-def call(module, client, action, method, rel_path, **fields):
-    entry = dict(action=action, **fields)
-    if not module.check_mode:
-        entry['response'] = client.request(method, rel_path).body
-    return entry
-
-
-def clean_unused_services(module, client, cleanups):
-    """Delete disabled unmapped services and unused generations one by one; returns what was kept."""
-    keep = set(module.params['keep'])
-    kept = []
-    for service in read_services(client):
-        sid = service['id']
-        mapped = set(e['generation'] for e in (service['mapping'] or {}).get('entries', []))
-        if sid in keep:
-            kept.extend('%s/%s' % (sid, g['generationId']) for g in service['generations'])
-            continue
-        service_kept, deletions = [], []
-        for gen in service['generations']:
-            gid = gen['generationId']
-            ref = '%s/%s' % (sid, gid)
-            if gid in mapped or gen.get('mapped') or gen.get('mounted') or ref in keep:
-                service_kept.append(ref)
-            else:
-                deletions.append(gid)
-        kept.extend(service_kept)
-        unused = not service['enabled'] and not mapped and not service.get('start_aborted_reason')
-        if unused and not service_kept:
-            cleanups.append(call(module, client, 'delete_service', 'DELETE', path('services', sid), service=sid))
-            continue
-        for gid in deletions:
-            cleanups.append(call(module, client, 'delete_generation', 'DELETE',
-                                 path('services', sid, 'generations', gid), service=sid, generation=gid))
-    return kept
 
 
 if __name__ == '__main__':

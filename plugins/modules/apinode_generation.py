@@ -81,7 +81,8 @@ notes:
     package's C(generationId) and C(createdOn) with the generations on the node first.
   - Missing, corrupted or tag-less archives and a wrong O(generation) are reported before any request that
     changes the node.
-  - In check mode nothing is sent but reads; the result predicts the generation after the run.
+  - In check mode nothing is sent but reads; the result predicts the generation after the run, and RV(plan)
+    lists the changes the run would make.
   - In check mode, a missing service or a missing O(archive) file, which an earlier task of the play
     would create, gives a warning and C(changed=true) instead of an error.
   - A package with a member whose name is absolute, has a C(..) component, or is a link leaving the
@@ -188,162 +189,37 @@ diff:
     after:
       description: After the run (empty when absent).
       type: dict
+plan:
+  description:
+    - What the run changes on the node, or would change in check mode - one sentence per admin call, in order.
+      Empty when the node already matches the options.
+    - Check mode and a real run plan the same way, so a check-mode run shows exactly what the real run sends.
+    - When a call fails, the failed result also holds C(plan) and C(applied), the sentences of the calls sent
+      before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: ["service churn: generation v2 is not on the node", "service churn: generation v2 is not preloaded"]
+  version_added: 0.2.0
 '''
 
-import copy
 import os
 
-from ansible.module_utils.common.text.converters import to_text
-
-from ansible_collections.dss.apinode.plugins.module_utils import _package
-from ansible_collections.dss.apinode.plugins.module_utils._client import path
-from ansible_collections.dss.apinode.plugins.module_utils._versions import refuse_too_new_package
+from ansible_collections.dss.apinode.plugins.module_utils import _change
 from ansible_collections.dss.apinode.plugins.module_utils._common import (
     build_module,
     client_from_module,
-    diff_of,
     prerequisite_missing,
-    run_module,
-    validate_generation_id,
-    validate_service_id,
 )
-
-TAG_FIELDS = ('generationId', 'createdOn', 'createdWithDSSVersion', 'createdWithDSSConfVersion')
-
-
-def normal_generation(gen):
-    result = dict((k, gen.get(k)) for k in TAG_FIELDS)
-    result['mounted'] = bool(gen.get('mounted'))
-    result['mapped'] = float(gen.get('mapped') or 0.0)
-    return result
-
-
-class GenerationRun(object):
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.service = self.params['service']
-
-    def fail(self, msg):
-        self.module.fail_json(msg=msg, api_calls=self.client.request_count)
-
-    def read_package(self):
-        """tag.json of the archive (or None), checked against the options before anything is sent."""
-        p = self.params
-        validate_service_id(self.module, self.service, option='service')
-        if p['generation'] is not None:
-            validate_generation_id(self.module, p['generation'])
-        if p['archive'] is None:
-            return None
-        if p['state'] == 'present' and not os.path.exists(p['archive']) and prerequisite_missing(
-                self.module, 'Package archive %s does not exist (on the host where the module runs).' % p['archive']):
-            return None
-        try:
-            tag = _package.read_tag(p['archive'])
-        except _package.PackageError as err:
-            self.module.fail_json(msg=to_text(err))
-        if p['generation'] is not None and tag['generationId'] != p['generation']:
-            self.module.fail_json(msg='Package archive %s holds generation %s (its tag.json), not the expected %s.'
-                                      % (p['archive'], tag['generationId'], p['generation']))
-        validate_generation_id(self.module, tag['generationId'], option='the generationId of tag.json')
-        return tag
-
-    def read_generations(self):
-        """generationId -> generation on the node, or None when the service does not exist."""
-        response = self.client.request('GET', path('services', self.service, 'generations'),
-                                       expect_error_statuses=(400, 404))
-        if response.status >= 400:
-            # The node answers 400 "Service does not exist" for an unknown service.
-            return None, (response.body or {}).get('message') if isinstance(response.body, dict) else None
-        generations = (response.body or {}).get('generations') or []
-        return dict((g.get('generationId'), normal_generation(g)) for g in generations), None
-
-    def run(self):
-        tag = self.read_package()
-        generation_id = tag['generationId'] if tag else self.params['generation']
-        on_node, problem = self.read_generations()
-        before = (on_node or {}).get(generation_id)
-        if self.params['state'] == 'absent':
-            calls, after = self.plan_absent(before, generation_id)
-        else:
-            if on_node is None:
-                prerequisite_missing(self.module, 'Service %s cannot receive generation %s: %s. Create the service first '
-                                     'with dss.apinode.apinode_service.'
-                                     % (self.service, generation_id or os.path.basename(self.params['archive']),
-                                        problem or 'it does not exist'),
-                                     api_calls=self.client.request_count)
-            if tag is None or on_node is None:
-                # Check mode only (outside it, both are errors above): the import the run would make.
-                return self.predicted_import(tag, generation_id)
-            calls, after = self.plan_present(before, tag)
-        changed = bool(calls)
-        if changed and not self.module.check_mode:
-            for call in calls:
-                call()
-            if after is not None:
-                after = (self.read_generations()[0] or {}).get(generation_id)
-        result = dict(changed=changed, generation=after)
-        if tag is not None:
-            result['package'] = tag
-        if self.module._diff:
-            result['diff'] = diff_of(before, after)
-        return result
-
-    def predicted_import(self, tag, generation_id):
-        """Check mode with a missing prerequisite: the import (and preload) the run would make."""
-        after = None
-        if generation_id is not None:
-            after = dict((k, (tag or {}).get(k)) for k in TAG_FIELDS)
-            after.update(generationId=generation_id, mounted=bool(self.params['preload']), mapped=0.0)
-        result = dict(changed=True, generation=after)
-        if tag is not None:
-            result['package'] = tag
-        if self.module._diff:
-            result['diff'] = diff_of(None, after)
-        return result
-
-    def plan_absent(self, before, generation_id):
-        if before is None:
-            return [], None
-        if before['mapped'] > 0:
-            self.fail('Generation %s of service %s answers %s%% of the traffic: switch the service to other '
-                      'generations before deleting it.' % (generation_id, self.service, round(before['mapped'] * 100, 4)))
-        return [lambda: self.delete(generation_id)], None
-
-    def plan_present(self, before, tag):
-        p = self.params
-        calls = []
-        after = copy.deepcopy(before)
-        if before is not None and _package.identity(before) != _package.identity(tag):
-            what = ('Service %s already has a generation %s from another package (createdOn %s on the node, %s in %s).'
-                    % (self.service, tag['generationId'], before['createdOn'], tag['createdOn'], p['archive']))
-            if not p['force']:
-                self.fail(what + ' Set force=true to replace it, or give the package a new version id.')
-            if before['mapped'] > 0:
-                self.fail(what + ' It answers %s%% of the traffic, so it cannot be replaced: switch the service to '
-                                 'other generations first.' % round(before['mapped'] * 100, 4))
-            calls.append(lambda: self.delete(tag['generationId']))
-            after = None
-        if after is None:
-            refuse_too_new_package(self.module, self.client, tag)
-            calls.append(lambda: self.import_package(p['archive']))
-            after = dict((k, tag.get(k)) for k in TAG_FIELDS)
-            after.update(mounted=False, mapped=0.0)
-        if p['preload'] and not after['mounted']:
-            calls.append(lambda: self.client.post(path('services', self.service, 'generations', tag['generationId'], 'preload')))
-            after['mounted'] = True
-        return calls, after
-
-    def delete(self, generation_id):
-        self.client.delete(path('services', self.service, 'generations', generation_id))
-
-    def import_package(self, archive):
-        if self.params['upload']:
-            self.client.upload(path('services', self.service, 'generations', 'actions', 'importFromStream'), archive)
-        else:
-            self.client.post(path('services', self.service, 'generations', 'actions', 'importFromArchive'),
-                             query=dict(filePath=os.path.abspath(archive)))
+from ansible_collections.dss.apinode.plugins.module_utils._generation_plan import (
+    archive_missing,
+    check_ids,
+    generation_id,
+    plan_generation,
+    read_generations,
+    read_package,
+)
+from ansible_collections.dss.apinode.plugins.module_utils._versions import node_version
 
 
 def main():
@@ -359,8 +235,32 @@ def main():
     module = build_module(argument_spec, supports_check_mode=True,
                           required_if=[['state', 'present', ['archive']],
                                        ['state', 'absent', ['generation', 'archive'], True]])
+    params = module.params
+    _change.checked(module, check_ids, params)
+    missing = archive_missing(params)
+    # In check mode an earlier task may still copy the archive: the import is then predicted without its tag.
+    tag = None if missing and prerequisite_missing(module, missing) else _change.checked(module, read_package, params)
+    gid = generation_id(params, tag)
     client = client_from_module(module)
-    run_module(module, client, GenerationRun(module, client).run)
+
+    def read():
+        on_node, problem = read_generations(client, params['service'])
+        if on_node is None and params['state'] == 'present':
+            prerequisite_missing(module, 'Service %s cannot receive generation %s: %s. Create the service first with '
+                                 'dss.apinode.apinode_service.'
+                                 % (params['service'], gid or os.path.basename(params['archive']),
+                                    problem or 'it does not exist'),
+                                 api_calls=client.request_count)
+        # The answer just read carries the node's version: no extra request.
+        return on_node, node_version(client, probe=False)
+
+    def reread(change, answers):
+        if change.after is None:
+            return {}
+        return dict(generation=(read_generations(client, params['service'])[0] or {}).get(gid))
+
+    _change.run(module, client, read=read, plan=lambda current: plan_generation(params, tag, *current),
+                resource='generation', reread=reread)
 
 
 if __name__ == '__main__':

@@ -102,7 +102,8 @@ notes:
     currently enabled (it was serving anyway; the new mapping serves for the moment between the two calls).
     When the service is currently disabled or new, the module refuses instead of serving traffic from a
     service meant to stay off; set O(enabled=true), or leave the mapping out.
-  - In check mode, no change is sent; the result predicts the service after the run.
+  - In check mode, no change is sent; the result predicts the service after the run, and RV(plan) lists the
+    changes the run would make.
   - C(previous) always holds the service as it was before the run, so that a rollout can return to it exactly.
 seealso:
   - module: dss.apinode.apinode_generation
@@ -279,151 +280,28 @@ diff:
     after:
       description: After the run.
       type: dict
+plan:
+  description:
+    - What the run changes on the node, or would change in check mode - one sentence per admin call, in order.
+      Empty when the node already matches the options.
+    - Check mode and a real run plan the same way, so a check-mode run shows exactly what the real run sends.
+    - When a call fails, the failed result also holds C(plan) and C(applied), the sentences of the calls sent
+      before the failure.
+  returned: always
+  type: list
+  elements: str
+  sample: ["service churn serves generation v1, the task wants generation v2"]
+  version_added: 0.2.0
 '''
 
-import copy
-
-from ansible_collections.dss.apinode.plugins.module_utils import _mapping, _service_state
-from ansible_collections.dss.apinode.plugins.module_utils._client import path
-from ansible_collections.dss.apinode.plugins.module_utils._common import (
-    build_module,
-    client_from_module,
-    diff_of,
-    run_module,
-    validate_generation_id,
-    validate_service_id,
+from ansible_collections.dss.apinode.plugins.module_utils import _change
+from ansible_collections.dss.apinode.plugins.module_utils._common import build_module, client_from_module
+from ansible_collections.dss.apinode.plugins.module_utils._service_plan import (
+    plan_service,
+    read_service,
+    view,
+    wanted_mapping,
 )
-
-
-def absent_service(service_id):
-    return dict(id=service_id, exists=False, enabled=False, mapping=None, generations=[])
-
-
-def read_service(client, service_id):
-    """The service in the returned shape, plus the raw activeMapping (to carry its audit fields over)."""
-    summary = _service_state.find_summary(client.get('services'), service_id)
-    if summary is None:
-        return absent_service(service_id), None
-    service = _service_state.service_state(summary, _service_state.list_generations(client, service_id))
-    return service, summary.get('activeMapping')
-
-
-def view(service):
-    """What the diff shows."""
-    if not service['exists']:
-        return None
-    return dict(exists=True, enabled=service['enabled'], mapping=service['mapping'])
-
-
-class ServiceRun(object):
-    def __init__(self, module, client):
-        self.module = module
-        self.client = client
-        self.params = module.params
-        self.name = self.params['name']
-
-    def fail(self, msg, **extra):
-        self.module.fail_json(msg=msg, api_calls=self.client.request_count, **extra)
-
-    def validate_options(self):
-        p = self.params
-        validate_service_id(self.module, self.name)
-        if p['state'] == 'absent':
-            extra = [o for o in ('enabled', 'generation', 'mapping', 'strategy', 'audit_routing_key') if p[o] is not None]
-            if extra:
-                self.module.fail_json(msg='state=absent deletes the service; do not set %s with it.' % ', '.join(extra))
-            return None
-        if p['strategy'] is not None and p['mapping'] is None:
-            self.module.fail_json(msg='strategy applies only to a mapping of several generations: set mapping, '
-                                      'or remove strategy.')
-        if p['audit_routing_key'] is not None and p['generation'] is None and p['mapping'] is None:
-            self.module.fail_json(msg='audit_routing_key is part of the generations mapping: set generation or '
-                                      'mapping with it.')
-        if p['mapping'] is not None and not p['mapping']:
-            self.module.fail_json(msg='mapping must list at least one generation.')
-        wanted = _mapping.desired(p['generation'], p['mapping'], p['strategy'], p['audit_routing_key'])
-        if wanted is None:
-            return None
-        for entry in wanted['entries']:
-            validate_generation_id(self.module, entry['generation'], 'generation' if p['generation'] is not None else 'mapping')
-        found = _mapping.problems(wanted)
-        if found:
-            self.module.fail_json(msg='Invalid mapping for service %s: %s.' % (self.name, '; '.join(found)))
-        return wanted
-
-    def run(self):
-        wanted = self.validate_options()
-        before, raw_mapping = read_service(self.client, self.name)
-        if self.params['state'] == 'absent':
-            calls, after = self.plan_absent(before)
-        else:
-            calls, after = self.plan_present(before, raw_mapping, wanted)
-        changed = bool(calls)
-        if changed and not self.module.check_mode:
-            for method, rel_path, body in calls:
-                self.client.request(method, rel_path, body=body)
-            after = read_service(self.client, self.name)[0] if after['exists'] else after
-        result = dict(changed=changed, service=after, previous=before)
-        if self.module._diff:
-            result['diff'] = diff_of(view(before), view(after))
-        return result
-
-    def plan_absent(self, before):
-        if not before['exists']:
-            return [], before
-        return [('DELETE', path('services', self.name), None)], absent_service(self.name)
-
-    def plan_present(self, before, raw_mapping, wanted):
-        p = self.params
-        calls = []
-        after = copy.deepcopy(before)
-        if not before['exists']:
-            calls.append(('POST', 'services/', dict(serviceId=self.name)))
-            after.update(exists=True, enabled=False)
-
-        if wanted is not None:
-            present = [g['generationId'] for g in before['generations']]
-            missing = _mapping.missing_generations(wanted, present)
-            if missing:
-                self.fail('Generation(s) %s of service %s are not on the node (present: %s). Import them first '
-                          'with dss.apinode.apinode_generation.'
-                          % (', '.join(missing), self.name, ', '.join(sorted(present)) or 'none'))
-            keep_key = p['audit_routing_key'] is None
-            if not _mapping.same(before['mapping'], wanted, compare_audit_key=not keep_key):
-                if p['enabled'] is False and not before['enabled']:
-                    self.fail('Service %s is %s and enabled=false, but the node enables a service whenever its '
-                              'mapping is set, so the new mapping would serve traffic. Set enabled=true to serve '
-                              'it, or leave generation/mapping out to keep the service off.'
-                              % (self.name, 'disabled' if before['exists'] else 'new'))
-                body = _mapping.request_body(wanted, raw_mapping, keep_audit_key=keep_key)
-                calls.append(('POST', path('services', self.name, 'actions', 'setMapping'), body))
-                after['mapping'] = _mapping.predicted(wanted, before['mapping'], keep_audit_key=keep_key)
-                after['enabled'] = True
-                self.predict_generations(after)
-
-        if p['enabled'] and before.get('start_aborted_reason') and raw_mapping and not calls:
-            # Listed as disabled, but enabled on disk: setting the same mapping again restarts it.
-            calls.append(('POST', path('services', self.name, 'actions', 'setMapping'), raw_mapping))
-            after['enabled'] = True
-        if p['enabled'] is not None and p['enabled'] != after['enabled']:
-            if p['enabled'] and after['mapping'] is None:
-                self.fail('Service %s cannot be enabled: it has no generation to serve yet. Set generation or '
-                          'mapping.' % self.name)
-            action = 'enable' if p['enabled'] else 'disable'
-            calls.append(('POST', path('services', self.name, 'actions', action), None))
-            after['enabled'] = p['enabled']
-            self.predict_generations(after)
-        if calls:
-            after.pop('start_aborted_reason', None)
-        return calls, after
-
-    @staticmethod
-    def predict_generations(service):
-        """mapped follows the mapping of an enabled service; disabling unloads every generation."""
-        shares = _mapping.shares(service['mapping']) if service['mapping'] and service['enabled'] else {}
-        for gen in service['generations']:
-            gen['mapped'] = shares.get(gen['generationId'], 0.0)
-            gen['mounted'] = service['enabled'] and (gen['mounted'] or gen['generationId'] in shares)
 
 
 def main():
@@ -442,8 +320,16 @@ def main():
     )
     module = build_module(argument_spec, supports_check_mode=True,
                           mutually_exclusive=[['generation', 'mapping']])
+    params = module.params
+    wanted = _change.checked(module, wanted_mapping, params)
     client = client_from_module(module)
-    run_module(module, client, ServiceRun(module, client).run)
+
+    def reread(change, answers):
+        return dict(service=read_service(client, params['name'])[0] if change.after['exists'] else change.after)
+
+    _change.run(module, client, read=lambda: read_service(client, params['name']),
+                plan=lambda current: plan_service(params, current, wanted),
+                resource='service', previous='previous', view=view, reread=reread)
 
 
 if __name__ == '__main__':
