@@ -1,8 +1,8 @@
 """fleet_status: one table for the fleet, drift flagged, nothing written (also in --check).
 
 A declared service drifts where the node's release plan (apinode_release in check mode) would change
-it, in the plan's own sentences; a service the release does not declare is compared with what most
-nodes serve.
+it, in the plan's own sentences; a service the release does not declare is unmanaged - never drift -
+with facts per node: where it is, and whether a node serves another generation than most nodes.
 """
 
 import pytest
@@ -72,9 +72,11 @@ def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, fraud, ru
     assert "DRIFT" in row(lines, "node3") and "serves generation v2, the release wants generation v1" in row(lines, "node3")
     assert " v2 " in row(lines, "node3")
     undeclared = section(table(result), "fraud")
-    assert undeclared[0] == "service fraud (wanted: v1)"
-    assert row(undeclared, "node1").endswith(" ok") and row(undeclared, "node2").endswith(" ok")
-    assert "DRIFT" in row(undeclared, "node3") and "other generation or mapping" in row(undeclared, "node3")
+    assert undeclared[0] == "service fraud (unmanaged: not in the release; most nodes serve v1)"
+    assert row(undeclared, "node1").endswith(" unmanaged") and row(undeclared, "node2").endswith(" unmanaged")
+    assert row(undeclared, "node3").endswith(" unmanaged: other generation or mapping than most nodes (v1)")
+    assert not any("DRIFT" in line for line in undeclared)
+    assert result.task("Build the fleet table", "node1")["ansible_facts"]["apinode_fleet_status"]["unmanaged"] == ["fraud"]
     assert len(result.results("Print the fleet table")) == 1  # printed once for the fleet
     for node in fleet.nodes:
         assert node.mutating_requests() == [], node.name
@@ -97,9 +99,9 @@ def test_missing_service_and_dead_node_are_rows_not_crashes(sim_fleet, churn, fr
     assert "NOT ANSWERING" in row(lines, "node2")
     assert "DRIFT" in row(lines, "node3") and "service churn is missing" in row(lines, "node3")
     undeclared = section(table(result), "fraud")
-    assert row(undeclared, "node1").endswith(" ok")
+    assert row(undeclared, "node1").endswith(" unmanaged: present on node1 only")
     assert "NOT ANSWERING" in row(undeclared, "node2")
-    assert "service missing" in row(undeclared, "node3")
+    assert row(undeclared, "node3").endswith(" unmanaged: not on this node")
     # Not even without --check does the report write anything.
     assert fleet.node("node3").mutating_requests() == []
     assert fleet.node("node3").admin_client().list_services() == []

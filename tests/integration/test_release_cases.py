@@ -73,8 +73,8 @@ def test_two_services_whose_packages_share_a_file_name_each_serve_their_own(sim_
         shutil.copyfile(source, target)
         packages[service] = str(target)
     release = {"apinode_deploy_services": [
-        {"id": "churn", "package": packages["churn"], "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]},
-        {"id": "fraud", "package": packages["fraud"], "smoke_tests": [{"endpoint": "score", "features": FEATURES}]},
+        {"id": "churn", "new": True, "package": packages["churn"], "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]},
+        {"id": "fraud", "new": True, "package": packages["fraud"], "smoke_tests": [{"endpoint": "score", "features": FEATURES}]},
     ]}
 
     result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release)
@@ -119,7 +119,10 @@ def test_stage_and_activate_in_two_runs_without_explicit_generation(sim_fleet, m
     # In between, the report knows the release is on the nodes but not served yet.
     status = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=release, check=True)
     assert status.rc == 0, status.output
+    lines = status.task("Print the fleet table", "node1")["msg"]
     for node in fleet.nodes:
+        line = next(line for line in lines[1:] if line.split()[0] == node.name)
+        assert "STAGED, not serving yet" in line, lines
         plan = status.task("Read the node and compare it with the release", node.name)
         assert plan["current"] is False and plan["staged"] is True, plan
         assert [s["phase"] for s in plan["plan"] if s["phase"] == "stage"] == []
@@ -196,7 +199,7 @@ def test_relative_package_path_is_found_from_the_playbook_folder(sim_fleet, make
     playbook = project / "release.yml"
     playbook.write_text(ONE_PHASE_PLAY)
     release = {"phase": "all", "apinode_deploy_services": [
-        {"id": "churn", "package": "files/churn_v1.zip", "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}]}
+        {"id": "churn", "new": True, "package": "files/churn_v1.zip", "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}]}
 
     result = run_playbook(str(playbook), inventory=fleet, extra_vars=release)
 
