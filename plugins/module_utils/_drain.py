@@ -116,4 +116,3 @@ def describe(found):
         return 'the node is out of its load balancer (%s exists, not written by dss.apinode): left as it is' % FLAG_NAME
     return ('the node was left out of its load balancer by an interrupted rollout (%s, since %s): it is put back'
             % (found.get('holder') or found.get('owner') or 'holder unknown', found.get('since') or 'an unknown time'))
-

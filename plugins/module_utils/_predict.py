@@ -33,7 +33,6 @@ import json
 import time
 
 from ansible.module_utils.common.text.converters import to_bytes, to_text
-from ansible.module_utils.six import integer_types, string_types
 
 from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeError, path
 
@@ -69,8 +68,8 @@ def query_problem(query, where='the query'):
     if value is None and not optional:
         return '%s needs %s: the %s of the %s query.' % (_cap(where), option, _input_name(kind), kind)
     if value is not None and not isinstance(value, wanted):
-        return '%s: %s must be a %s, got %s.' % (_cap(where), option, 'list' if wanted is list else 'dict',
-                                                  type(value).__name__)
+        return '%s: %s must be a %s, got %s.' % (
+            _cap(where), option, 'list' if wanted is list else 'dict', type(value).__name__)
     if wanted is list and value is not None and not all(isinstance(item, dict) for item in value):
         return '%s: every entry of items must be a dict (one record each).' % _cap(where)
     if query.get('generation') not in (None, '') and query.get('dispatch_key') not in (None, ''):
@@ -79,7 +78,7 @@ def query_problem(query, where='the query'):
     statuses = query.get('expected_status')
     if statuses is not None:
         if not isinstance(statuses, (list, tuple)) or not statuses or not all(
-                isinstance(s, integer_types) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses):
+                isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in statuses):
             return '%s: expected_status must be a non-empty list of HTTP statuses (100 to 599), got %r.' % (
                 _cap(where), statuses)
     if query.get('expected_prediction') is not None and kind not in PREDICTION_TYPES:
@@ -90,7 +89,7 @@ def query_problem(query, where='the query'):
         if not isinstance(expect, dict):
             return '%s: expect must be a dict of dotted paths to expected values.' % _cap(where)
         for key in expect:
-            if not isinstance(key, string_types) or not key or '' in key.split('.'):
+            if not isinstance(key, str) or not key or '' in key.split('.'):
                 return '%s: expect has an invalid path %r (names and list indexes joined by dots).' % (_cap(where), key)
     return None
 

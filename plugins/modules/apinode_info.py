@@ -363,7 +363,7 @@ def main():
             services=dict(type='list', elements='str'),
             generations=dict(type='bool', default=True),
             cache_state_dir=dict(type='path'),
-            key_expiry_warning_days=dict(type='int', default=14),
+            key_expiry_warning_days=dict(type='int', default=14, no_log=False),
         ),
         supports_check_mode=True,
     )

@@ -234,8 +234,8 @@ def cached_fingerprint(path, cache_dir=None):
     if cache_dir is None:
         try:
             from ansible import constants as C
-            cache_dir = C.DEFAULT_LOCAL_TMP
-        except Exception:  # pylint: disable=broad-except  (no per-run folder: compute every time)
+            cache_dir = C.DEFAULT_LOCAL_TMP  # no per-run folder (outside a run): computed every time
+        except Exception:  # pylint: disable=broad-except
             cache_dir = None
     stat = os.stat(path)
     key = hashlib.sha256(to_bytes(json.dumps([os.path.realpath(path), stat.st_size, stat.st_mtime_ns,

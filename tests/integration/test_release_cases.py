@@ -60,8 +60,8 @@ def read_bytes(path):
 
 # --- 1. same file name, two services ------------------------------------------------------------
 
-def test_two_services_whose_packages_share_a_file_name_each_serve_their_own(sim_fleet, make_bundle, run_playbook,
-                                                                               tmp_path):
+def test_two_services_whose_packages_share_a_file_name_each_serve_their_own(
+        sim_fleet, make_bundle, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=2)
     churn = make_bundle(services=["churn"], versions=["v1"], endpoints=["predict"])["packages"][0]["path"]
     fraud = make_bundle(services=["fraud"], versions=["v1"], endpoints=["score"])["packages"][0]["path"]

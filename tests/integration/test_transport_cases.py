@@ -27,8 +27,8 @@ VAULT_PASSWORD = "correct horse battery staple"
 # Hop-by-hop and framing headers: the proxy sets its own.
 HOP_HEADERS = ("connection", "keep-alive", "transfer-encoding", "content-length", "host", "proxy-connection")
 # A developer's proxy variables must not intercept the calls of these tests (empty values are ignored).
-NO_PROXY_ENV = dict((name, "") for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy",
-                                             "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"))
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY")
+NO_PROXY_ENV = dict((name, "") for name in PROXY_VARIABLES)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import base64
 import datetime
 import http.client
 import json
+import math
 import os
 import secrets
 import ssl
@@ -127,7 +128,7 @@ def _is_number(cell):
         value = float(cell)
     except (TypeError, ValueError):
         return False
-    return value == value and value not in (float("inf"), float("-inf"))
+    return not math.isnan(value) and not math.isinf(value)
 
 
 def _decimal_align(cells):

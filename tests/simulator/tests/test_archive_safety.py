@@ -80,8 +80,8 @@ def test_links_inside_the_archive_and_dotted_names_are_fine(sim, tmp_path):
 
 
 def _model_members():
-    return [("tiny/model/weights.bin", b"w"), ("tiny/model_metadata.json",
-                                                json.dumps({"modelDefinition": {"key": "hf@org/tiny"}}).encode())]
+    metadata = json.dumps({"modelDefinition": {"key": "hf@org/tiny"}}).encode()
+    return [("tiny/model/weights.bin", b"w"), ("tiny/model_metadata.json", metadata)]
 
 
 def _tar(path, members, links=()):

@@ -38,8 +38,8 @@ class TestQueryProblem:
         (dict(endpoint='e', features={}, generation='v1', dispatch_key='k'), 'gives both a generation and a dispatch key'),
         (dict(endpoint='e', features={}, expected_status=[]), 'expected_status must be a non-empty list of HTTP statuses'),
         (dict(endpoint='e', features={}, expected_status=[700]), 'expected_status must be a non-empty list'),
-        (dict(type='run', endpoint='e', expected_prediction='yes'), 'expected_prediction applies to predict and '
-                                                                     'predict-multi queries'),
+        (dict(type='run', endpoint='e', expected_prediction='yes'),
+         'expected_prediction applies to predict and predict-multi queries'),
         (dict(endpoint='e', features={}, expect=['a']), 'expect must be a dict of dotted paths'),
         (dict(endpoint='e', features={}, expect={'a..b': 1}), "expect has an invalid path 'a..b'"),
     ])
