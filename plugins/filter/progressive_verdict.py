@@ -149,6 +149,8 @@ def progressive_verdict(hostvars, batch, services, step, waited, defaults=None, 
             continue
         generation = next(iter(plans.values())).get('generation')
         current = service['steps'][step]
+        if current['proba'] >= 1.0 and not current['bake_seconds']:
+            continue  # served alone, not watched: nothing to judge
         bake = max(bake, current['bake_seconds'])
         figures = {}
         for host in sorted(plans):
