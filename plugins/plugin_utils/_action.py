@@ -66,6 +66,8 @@ class ApiNodeAction(ActionBase):
 
     # Only apinode_release transfers files, and only when something is missing on the node.
     TRANSFERS_FILES = False
+    # The role stages long imports in the background (async + poll) to show that they are running.
+    _supports_async = True
 
     def run(self, tmp=None, task_vars=None):
         result = super(ApiNodeAction, self).run(tmp, task_vars)

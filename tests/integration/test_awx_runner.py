@@ -5,8 +5,8 @@
 
 - ``env/envvars`` holds what the documented credential type injects (rendered from
   docs/awx/credential_type.yml), with one admin key shared by the whole fleet;
-- ``inventory/`` holds the hosts with their URLs but no admin key: the group variables read it from the
-  injected environment, as the AWX guide tells users to do;
+- ``inventory/`` holds the hosts with their URLs but no admin key: the role reads it from the injected
+  environment on the controller, as the AWX guide says;
 - ``project/`` holds the job template's playbook, which imports ``dss.apinode.rolling_deploy``.
 
 Job events are what AWX shows to everyone who can read the job: no admin key and no user API key may
@@ -17,6 +17,7 @@ private data dir it deletes afterwards).
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ import yaml
 from awx_credential import render_injectors
 
 FLEET_KEY = "AwxFleetAdminKey0123456789abcdef"
-ROLLBACK_TASK = "Roll back the nodes that switched, to exactly what they served before"
+ROLLBACK_TASK = "Roll back, to exactly what the nodes served before"
 
 PROJECT_PLAYBOOK = """\
 - name: Rolling deploy
@@ -54,7 +55,6 @@ def private_data_dir(root, fleet, collections_path, services):
                          "apinode_url": node.url,
                          "apinode_data_dir": str(node.data_dir)} for node in fleet.nodes}
     group_vars = {
-        "apinode_admin_key": "{{ lookup('ansible.builtin.env', 'DATAIKU_APINODE_API_KEY') }}",
         "apinode_deploy_services": services,
         "apinode_deploy_smoke_retries": 0,
         "apinode_deploy_smoke_delay": 0,
@@ -74,7 +74,7 @@ def run_job(root, ident):
 def service_item(manifest, version):
     package = next(p for p in manifest["packages"] if p["version"] == version)
     query = package["test_queries"]["predict"][0]
-    return {"id": package["service"], "package": package["path"], "generation": version,
+    return {"id": package["service"], "new": True, "package": package["path"], "generation": version,
             "smoke_tests": [{"endpoint": "predict", "features": query["features"],
                              "api_key": package["query_keys"][0]}]}
 
@@ -149,3 +149,49 @@ def test_rolling_deploy_through_ansible_runner(tmp_path, sim_fleet, make_bundle,
     for node in fleet.nodes:
         assert serving(node, "churn") == {"v1"}, "%s does not serve v1 after the rollback" % node.name
     assert_no_secret_leaked(second, root, secrets)
+
+
+def test_the_guide_recipe_as_written(tmp_path, sim_fleet, make_bundle, collections_path, monkeypatch):
+    """docs/docsite/rst/guide_awx.rst, "Trying a job locally": the collection installed into the project's
+    collections folder from a built tarball, then ``ansible-runner run private -p deploy.yml``, with no
+    collections path of the test suite and no admin key in the inventory."""
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "docsite" / "rst" / "guide_awx.rst").read_text()
+    for step in ("ansible-galaxy collection build", "ansible-galaxy collection install dss-apinode-*.tar.gz -p "
+                 "private/project/collections", "ansible-runner run private -p deploy.yml"):
+        assert step in guide, step
+    bin_dir = Path(sys.executable).parent
+    manifest = make_bundle(services=["churn"], versions=["v1"], private=True)
+    fleet = sim_fleet(nodes=2)
+    share_fleet_key(fleet)
+    private = tmp_path / "private"
+    (private / "env").mkdir(parents=True)
+    env, _files = render_injectors({"api_key": FLEET_KEY}, tmp_path / "credential")
+    (private / "env" / "envvars").write_text(yaml.safe_dump(env))
+    (private / "env" / "extravars").write_text(yaml.safe_dump({
+        "apinode_deploy_services": [service_item(manifest, "v1")], "apinode_deploy_smoke_retries": 0,
+        "apinode_deploy_report_file": "report.md"}))
+    hosts = {node.name: {"ansible_connection": "local", "ansible_python_interpreter": "{{ ansible_playbook_python }}",
+                         "apinode_url": node.url, "apinode_data_dir": str(node.data_dir)} for node in fleet.nodes}
+    (private / "inventory").mkdir()
+    (private / "inventory" / "hosts.yml").write_text(yaml.safe_dump({"all": {"children": {"apinodes": {"hosts": hosts}}}}))
+    (private / "project").mkdir()
+    (private / "project" / "deploy.yml").write_text(PROJECT_PLAYBOOK)
+
+    clean = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ.get("PATH", ""), HOME=str(tmp_path / "home"))
+    for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "DATAIKU_APINODE_API_KEY"):
+        clean.pop(name, None)
+    monkeypatch.chdir(tmp_path)
+    collection = collections_path / "ansible_collections" / "dss" / "apinode"
+    for command in (["ansible-galaxy", "collection", "build", str(collection)],
+                    "ansible-galaxy collection install dss-apinode-*.tar.gz -p private/project/collections",
+                    ["ansible-runner", "run", "private", "-p", "deploy.yml"]):
+        proc = subprocess.run(command, shell=isinstance(command, str), cwd=str(tmp_path), env=clean,
+                              capture_output=True, text=True, check=False, timeout=900)
+        assert proc.returncode == 0, "%s failed:\n%s\n%s" % (command, proc.stdout[-3000:], proc.stderr[-3000:])
+
+    status = list((private / "artifacts").glob("*/status"))
+    assert [p.read_text().strip() for p in status] == ["successful"]
+    for node in fleet.nodes:
+        assert serving(node, "churn") == {"v1"}
+    report = (private / "project" / "report.md").read_text()
+    assert "| node1 | changed | churn | - | v1 | switched | smoke tests 1/1 passed |" in report

@@ -102,7 +102,7 @@ def test_no_admin_key_in_any_output(sim_fleet, make_bundle, run_playbook, fleet_
         runs["bootstrap-" + attempt] = run_playbook(BOOTSTRAP_PLAY, inventory=no_key_inventory, verbosity=3)
         assert runs["bootstrap-" + attempt].rc == 0, runs["bootstrap-" + attempt].output
 
-    deploy_vars = {"apinode_deploy_services": [{"id": "fraud", "package": manifest["packages"][0]["path"],
+    deploy_vars = {"apinode_deploy_services": [{"id": "fraud", "new": True, "package": manifest["packages"][0]["path"],
                                                 "generation": "v1", "smoke_tests": [SMOKE_TEST]}]}
     runs["rolling_deploy"] = run_playbook(str(REPO / "playbooks" / "rolling_deploy.yml"), inventory=inventory,
                                           extra_vars=deploy_vars, verbosity=3)

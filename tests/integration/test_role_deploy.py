@@ -25,6 +25,7 @@ LEFT_ALONE = "Already serves the release: left alone."
 def deploy_vars(manifest, version, **service):
     package = next(p for p in manifest["packages"] if p["version"] == version)
     service.setdefault("smoke_tests", [{"endpoint": "predict", "features": FEATURES}])
+    service.setdefault("new", True)  # the first rollout creates the service on purpose
     service.update(id=package["service"], package=package["path"])
     return {
         "apinode_deploy_services": [service],
@@ -148,6 +149,7 @@ def test_changed_code_env_content_is_drift_and_imported_again(sim_fleet, churn, 
     with open(os.path.join(env_dir, "spec", "requirements.txt"), "a") as handle:
         handle.write("\n# pinned again\n")
     node.clear_requests()
+    old_envs = os.listdir(os.path.join(staging_dir(node), "code-envs"))
 
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
 
@@ -157,9 +159,9 @@ def test_changed_code_env_content_is_drift_and_imported_again(sim_fleet, churn, 
     posts = [r["path"] for r in node.mutating_requests()]
     assert any("cached-code-envs" in p for p in posts), posts
     assert not any("import" in p for p in posts), posts  # the generation was already there
-    # The new content has a staging folder of its own, next to the old one.
+    # The new content has a staging folder of its own; retention removed the old one, which nothing needs.
     envs = os.listdir(os.path.join(staging_dir(node), "code-envs"))
-    assert len(envs) == 2, envs
+    assert len(envs) == 1 and len(old_envs) == 1 and envs != old_envs, (old_envs, envs)
 
 
 def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, churn, run_playbook):

@@ -130,7 +130,7 @@ def deploy_vars(manifest, smoke=True):
     """rolling_deploy variables for every package, code env and model of a bundle."""
     services = []
     for package in manifest["packages"]:
-        service = {"id": package["service"], "package": package["path"], "generation": package["generation_id"]}
+        service = {"id": package["service"], "new": True, "package": package["path"], "generation": package["generation_id"]}
         if smoke:
             service["smoke_tests"] = [{"endpoint": "predict", "features": FEATURES}]
         services.append(service)

@@ -173,7 +173,7 @@ def deploy_vars(manifest, version, service="churn", **extra):
     """rolling_deploy variables for one service at ``version``, smoke-tested on ``predict``."""
     package = packages_of(manifest, service, version)[0]
     variables = {"apinode_deploy_services": [{
-        "id": service, "package": package["path"], "generation": version,
+        "id": service, "new": True, "package": package["path"], "generation": version,
         "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}]}
     variables.update(extra)
     return variables

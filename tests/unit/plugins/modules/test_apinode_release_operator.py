@@ -15,7 +15,7 @@ import os
 
 from ansible_collections.dss.apinode.plugins.module_utils import _staging
 
-from .test_apinode_release import (  # noqa: F401  pylint: disable=unused-import  (fixtures)
+from .test_apinode_release import (  # noqa: F401  pylint: disable=unused-import  (package and run are fixtures)
     OLD,
     SERVING,
     SET_V2,
@@ -23,7 +23,6 @@ from .test_apinode_release import (  # noqa: F401  pylint: disable=unused-import
     SINGLE_V2,
     STAGED,
     churn,
-    gen,
     ok,
     package,
     read,

@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) 2026, dss.apinode contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+name: last_rollout
+short_description: Which nodes the last rollout changed, from the records they keep, and what a rollback puts back
+version_added: 0.1.0
+author: dss.apinode contributors
+description:
+  - Reads the M(dss.apinode.apinode_release) V(rollback) plans computed in check mode on the nodes (registered as
+    C(apinode_deploy_plan) by the C(dss.apinode.deploy) role in its C(rollback) phase). Each node that switched
+    something in a rollout recorded it (C(last-rollout.json) in its staging folder, RV(dss.apinode.apinode_release#module:last_rollout)).
+  - The last rollout is the run (the record's C(owner)) of the newest record. Only its nodes are rolled back - a node
+    whose record comes from an older run was left alone by the last rollout (it already served that release) and keeps
+    what it serves.
+options:
+  _input:
+    description: C(hostvars).
+    type: dict
+    required: true
+  hosts:
+    description: The nodes (C(ansible_play_hosts_all)).
+    type: list
+    elements: str
+    required: true
+  result:
+    description: The name of the registered check-mode rollback on each host.
+    type: str
+    default: apinode_deploy_plan
+'''
+
+EXAMPLES = r'''
+- name: Decide which nodes the last rollout changed
+  ansible.builtin.set_fact:
+    last: "{{ hostvars | dss.apinode.last_rollout(ansible_play_hosts_all) }}"
+  run_once: true
+'''
+
+RETURN = r'''
+_value:
+  description: The decision.
+  type: dict
+  contains:
+    owner:
+      description: The run of the last rollout (null when no node has a record).
+      type: str
+    at:
+      description: When its newest record was written (ISO 8601 UTC).
+      type: str
+    hosts:
+      description: The nodes to roll back, in the order of O(hosts).
+      type: list
+      elements: str
+    left_alone:
+      description: Per other host, why it is not rolled back.
+      type: dict
+    failed:
+      description: Per host whose record could not be read (other than no record at all), the reason.
+      type: dict
+    lines:
+      description: What goes back, one line per node, for the screen.
+      type: list
+      elements: str
+    message:
+      description: Why nothing can be rolled back, when no node has a record; else empty.
+      type: str
+'''
+
+NO_RECORD = 'No rollout is recorded'
+
+
+def last_rollout(hostvars, hosts, result='apinode_deploy_plan'):
+    records, left, failed = {}, {}, {}
+    for host in hosts:
+        plan = (hostvars.get(host) or {}).get(result) or {}
+        record = plan.get('last_rollout')
+        if plan.get('failed') or not isinstance(record, dict):
+            reason = plan.get('msg') or 'no record read'
+            if reason.startswith(NO_RECORD):
+                left[host] = 'no rollout recorded on this node'
+            else:
+                failed[host] = reason
+            continue
+        records[host] = record
+    owner, at = None, None
+    if records:
+        newest = max(records, key=lambda h: (records[h].get('at') or '', h))
+        owner, at = records[newest].get('owner'), records[newest].get('at')
+    chosen = []
+    for host in hosts:
+        if host not in records:
+            continue
+        if records[host].get('owner') == owner:
+            chosen.append(host)
+        else:
+            left[host] = 'its record is from an earlier rollout (%s), the last one left it alone' % records[host].get('at')
+    lines = ['Last rollout: %s at %s; %d node%s to roll back' % (owner or 'unknown run', at or '-', len(chosen),
+                                                                's' if len(chosen) != 1 else '')] if records else []
+    for host in hosts:
+        if host in chosen:
+            steps = [s.get('sentence') for s in (hostvars[host][result].get('plan') or [])]
+            lines.append('%s: %s' % (host, '; '.join(steps) if steps else 'already serves what it served before'))
+        elif host in left:
+            lines.append('%s: left alone - %s' % (host, left[host]))
+        elif host in failed:
+            lines.append('%s: FAILED - %s' % (host, failed[host]))
+    message = '' if chosen else ('No node of the play has a rollout record to roll back to (%s).'
+                                 % '; '.join('%s: %s' % (h, failed.get(h) or left.get(h)) for h in hosts))
+    return dict(owner=owner, at=at, hosts=chosen, left_alone=left, failed=failed, lines=lines, message=message)
+
+
+class FilterModule(object):
+
+    def filters(self):
+        return {'last_rollout': last_rollout}
