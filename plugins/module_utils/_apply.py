@@ -411,6 +411,8 @@ class ReleaseRun(object):
     def _take_lock(self):
         if not self.lock:
             return
+        if not self.lock.get('owner'):
+            raise _plan.PlanError('lock.owner is missing: the run id that the controller side of the module fills in.')
         if self.transport == 'api':
             if self.check_mode:
                 _api_lock.check(self.client, self.lock['owner'])

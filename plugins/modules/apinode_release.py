@@ -354,12 +354,14 @@ options:
     type: dict
     suboptions:
       path:
-        description: Lock folder on the node; required with O(transport=node).
+        description: Lock folder on the node, with O(transport=node). Defaults to C(<staging_dir>/.deploy.lock).
         type: path
       owner:
-        description: Run id; a lock held by the same owner (an earlier play of the same run) is accepted.
+        description:
+          - Run id; a lock held by the same owner (an earlier play of the same run) is accepted.
+          - Filled in on the controller when left out - the controller's host name and the process id and start time of
+            the C(ansible-playbook) process, the same in every play of one run.
         type: str
-        required: true
       holder:
         description: Who and where, shown to whoever finds the lock held.
         type: str
@@ -419,23 +421,28 @@ EXAMPLES = r'''
       check_mode: true
       register: plan
 
-    - name: Stage, switch with a smoke test, keep 3 generations
-      dss.apinode.apinode_release:
-        staging_dir: /srv/apinode-staging
-        lock:
-          path: /srv/apinode-staging/.deploy.lock
-          owner: "{{ ansible_run_tags | join(',') }}-{{ lookup('ansible.builtin.pipe', 'date +%s') }}"
-          holder: "{{ lookup('ansible.builtin.env', 'USER') }}"
-          release: true
-        services:
-          - id: churn
-            package: files/churn_v2.zip
-            smoke_tests:
-              - endpoint: predict
-                features: {tenure: 12, plan: basic}
-                api_key: "{{ churn_user_key }}"
-        keep_generations: 3
-      register: release
+    - name: Stage, switch with a smoke test, keep 3 generations; put back what was served if it fails
+      block:
+        - name: Roll out under the node's run lock (<staging_dir>/.deploy.lock, owned by this run)
+          dss.apinode.apinode_release:
+            staging_dir: /srv/apinode-staging
+            lock:
+              holder: "{{ lookup('ansible.builtin.env', 'USER') }}"
+              release: true
+            services:
+              - id: churn
+                package: files/churn_v2.zip
+                smoke_tests:
+                  - endpoint: predict
+                    features: {tenure: 12, plan: basic}
+                    api_key: "{{ churn_user_key }}"
+            keep_generations: 3
+          register: release
+      rescue:
+        - name: Put back what the node served before the release
+          dss.apinode.apinode_release:
+            phase: rollback
+            previous: "{{ release.previous }}"
 
     - name: Canary - 10 % of the traffic to v3, sticky per dispatch key
       dss.apinode.apinode_release:
@@ -447,12 +454,6 @@ EXAMPLES = r'''
               - {generation: v2, proba: 0.9}
               - {generation: v3, proba: 0.1}
             strategy: hash_based
-
-    - name: Put back what the node served before the release
-      dss.apinode.apinode_release:
-        phase: rollback
-        previous: "{{ release.previous }}"
-      when: release is failed
 '''
 
 RETURN = r'''
@@ -749,7 +750,7 @@ ARGUMENT_SPEC = dict(
     )),
     lock=dict(type='dict', options=dict(
         path=dict(type='path'),
-        owner=dict(type='str', required=True),
+        owner=dict(type='str'),
         holder=dict(type='str'),
         release=dict(type='bool', default=False),
     )),
