@@ -107,10 +107,10 @@ def test_every_rollout_ends_with_one_report(sim_fleet, make_bundle, run_playbook
     fleet = sim_fleet(nodes=3)
     churn = make_bundle(services=["churn"], versions=["v1", "v2"])
     first = run_playbook(ROLLING_DEPLOY, inventory=fleet,
-                         extra_vars=dict(deploy_vars(churn, "v1"), apinode_deploy_report_file="reports/v1.json"))
+                         extra_vars=dict(deploy_vars(churn, "v1"), apinode_deploy_report_file="v1.json"))
     assert first.rc == 0, first.output
     # A relative name lands in the working directory of a collection playbook (the project folder under AWX).
-    data = json.loads((tmp_path / "playbook1" / "reports" / "v1.json").read_text())
+    data = json.loads((tmp_path / "playbook1" / "v1.json").read_text())
     assert data["outcome"] == "ok" and data["summary"] == {"changed": 3}
     for name in ("node1", "node2", "node3"):
         node = data["nodes"][name]
