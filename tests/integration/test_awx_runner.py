@@ -165,6 +165,7 @@ def test_the_guide_recipe_as_written(tmp_path, sim_fleet, make_bundle, collectio
     share_fleet_key(fleet)
     private = tmp_path / "private"
     (private / "env").mkdir(parents=True)
+    (tmp_path / "credential").mkdir()
     env, _files = render_injectors({"api_key": FLEET_KEY}, tmp_path / "credential")
     (private / "env" / "envvars").write_text(yaml.safe_dump(env))
     (private / "env" / "extravars").write_text(yaml.safe_dump({
@@ -177,7 +178,10 @@ def test_the_guide_recipe_as_written(tmp_path, sim_fleet, make_bundle, collectio
     (private / "project").mkdir()
     (private / "project" / "deploy.yml").write_text(PROJECT_PLAYBOOK)
 
-    clean = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ.get("PATH", ""), HOME=str(tmp_path / "home"))
+    clean = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ.get("PATH", ""))
+    # Without the suite's collections path, only the project's collections folder holds dss.apinode.
+    for default in (Path.home() / ".ansible" / "collections", Path("/usr/share/ansible/collections")):
+        assert not (default / "ansible_collections" / "dss" / "apinode").exists(), default
     for name in ("ANSIBLE_COLLECTIONS_PATH", "ANSIBLE_COLLECTIONS_PATHS", "DATAIKU_APINODE_API_KEY"):
         clean.pop(name, None)
     monkeypatch.chdir(tmp_path)
