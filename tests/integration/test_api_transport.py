@@ -28,7 +28,8 @@ def api_vars(manifest, version, **extra):
     package = next(p for p in manifest["packages"] if p["version"] == version)
     release = {
         "apinode_deploy_transport": "api",
-        "apinode_deploy_services": [{"id": "churn", "package": package["path"],
+        # new: the first rollout creates the service on purpose.
+        "apinode_deploy_services": [{"id": "churn", "package": package["path"], "new": True,
                                      "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}],
     }
     release.update(extra)

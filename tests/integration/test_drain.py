@@ -27,7 +27,8 @@ def churn(make_bundle):
 
 def release(manifest, version, **extra):
     package = next(p for p in manifest["packages"] if p["version"] == version)
-    variables = {"apinode_deploy_services": [{"id": "churn", "package": package["path"],
+    # new: the first rollout creates the service on purpose.
+    variables = {"apinode_deploy_services": [{"id": "churn", "package": package["path"], "new": True,
                                               "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}],
                  "apinode_deploy_smoke_retries": 1, "apinode_deploy_smoke_delay": 0}
     variables.update(extra)
