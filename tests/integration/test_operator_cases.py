@@ -206,19 +206,21 @@ def test_a_bootstrapped_node_key_in_ones_own_play(sim_fleet, make_bundle, run_pl
 - name: My own play on bootstrapped nodes
   hosts: apinodes
   gather_facts: false
-  module_defaults:
-    group/dss.apinode.apinode:
-      url: "{{ apinode_url }}"
-      api_key: "{{ apinode_admin_key }}"
   tasks:
     - name: Use the node-local admin key
       ansible.builtin.include_role:
         name: dss.apinode.deploy
         tasks_from: node_key
 
-    - name: Read the node
-      dss.apinode.apinode_info:
-      register: info
+    - name: My tasks
+      module_defaults:
+        group/dss.apinode.apinode:
+          url: "{{ apinode_url }}"
+          api_key: "{{ apinode_admin_key }}"
+      block:
+        - name: Read the node
+          dss.apinode.apinode_info:
+          register: info
 """
     result = run_playbook(own_play, inventory=inventory)
 
