@@ -34,8 +34,7 @@ notes:
     holding links gets another fingerprint on the node unless it is copied with O(ansible.builtin.copy#module:local_follow=false).
 seealso:
   - module: dss.apinode.apinode_cache
-  - plugin: dss.apinode.release_drift
-    plugin_type: filter
+  - module: dss.apinode.apinode_release
 '''
 
 EXAMPLES = r'''

@@ -33,8 +33,7 @@ notes:
     C(generationId) string and a C(createdOn) integer).
 seealso:
   - module: dss.apinode.apinode_generation
-  - plugin: dss.apinode.release_drift
-    plugin_type: filter
+  - module: dss.apinode.apinode_release
 '''
 
 EXAMPLES = r'''
