@@ -69,6 +69,11 @@ _value:
       description: The services found on nodes that the release does not declare.
       type: list
       elements: str
+    nodes:
+      description:
+        - Per host out of its load balancer (the plan's C(drained)) - C(status) (V(drained)), C(by), C(since) and a C(note).
+          A node left out by an interrupted dss.apinode rollout counts as drift; one taken out by someone else does not.
+      type: dict
     markdown:
       description: The same table in Markdown, for P(dss.apinode.report_document#filter).
       type: str
@@ -164,7 +169,20 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan'):
             drift = drift or bool(row['problems'])
             lines.append('  %-16s %-36s %s' % (host, row['serves'], _verdict(row)))
         table[sid] = rows
-    report = dict(lines=lines or ['no service declared or found'], drift=drift, services=table, unmanaged=unmanaged)
+    # Nodes out of their load balancer: left out by an interrupted rollout (drift), or by someone else (a fact).
+    nodes = {}
+    for host in hosts:
+        drained = (plans[host] or {}).get('drained')
+        if drained and not plans[host].get('failed'):
+            ours = drained.get('by') == 'dss.apinode'
+            nodes[host] = dict(status='drained', by=drained.get('by'), since=drained.get('since'),
+                               note='left out by an interrupted rollout, put back by the next one' if ours
+                               else 'taken out by someone else')
+            drift = drift or ours
+            since = ', since %s' % drained['since'] if drained.get('since') else ''
+            lines.insert(0, 'node %s: drained (%s%s)' % (host, nodes[host]['note'], since))
+    report = dict(lines=lines or ['no service declared or found'], drift=drift, services=table, unmanaged=unmanaged,
+                  nodes=nodes)
     report['markdown'] = _markdown(report, hosts)
     return report
 
@@ -184,6 +202,9 @@ def _verdict(row):
 
 def _markdown(report, hosts):
     out = ['# Fleet status', '']
+    out += ['- node %s: drained (%s)' % (host, node['note']) for host, node in sorted(report.get('nodes', {}).items())]
+    if report.get('nodes'):
+        out.append('')
     if not report['services']:
         return '# Fleet status\n\nno service declared or found\n'
     for sid, rows in report['services'].items():

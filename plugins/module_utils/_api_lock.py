@@ -12,11 +12,15 @@ never shown or kept. The lock belongs to the **oldest** such key, ordered by the
 ``createdOn`` (epoch ms), then by owner: a total order that every run computes the same way.
 
 Why two runs can never both hold it: a run first creates its key, then lists the keys, and
-proceeds only when its own key is the first of the order; otherwise it deletes its key and stops.
-Of two racing runs, the one whose key is older in the order is first in every listing made after
-both keys exist, and the other run lists after creating its own key, so it sees the older key and
-stops. A run that lists before the other run's key exists has the older key. So at most one run
-proceeds; the node's own clock orders the keys, so controllers' clocks do not matter.
+proceeds only when every other run's lock key is strictly younger than its own (a later
+``createdOn``); otherwise it deletes its key and stops. Of two racing runs, the one that lists
+second sees both keys; if its key is younger it stops, and if the keys were created in the same
+millisecond both stop (safe, and rare). The run that lists first saw no other key, so the other
+run's key is younger and that run stops. So at most one run proceeds; the node's own clock orders
+the keys, so controllers' clocks do not matter.
+
+The same kind of key, labelled ``dss.apinode drain``, marks a node that a run took out of its load
+balancer over the admin API (``_drain``), so that a later run can tell who drained it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -48,9 +52,8 @@ def holder_of(key):
 
 
 def lock_keys(keys):
-    """The lock keys of a ``GET keys`` answer, oldest first (the first one holds the lock)."""
-    found = [k for k in keys or [] if isinstance(k, dict) and k.get('label') == LOCK_LABEL]
-    return sorted(found, key=lambda k: (k.get('createdOn') or 0, holder_of(k).get('owner') or ''))
+    """The lock keys of a ``GET keys`` answer, oldest first."""
+    return marker_keys(keys, LOCK_LABEL)
 
 
 def held_message(key):
@@ -62,42 +65,69 @@ def held_message(key):
                LOCK_LABEL))
 
 
+def _verdict(keys, owner):
+    """'free', 'ours', or the other run's key that holds the lock."""
+    mine = [k for k in keys if holder_of(k).get('owner') == owner]
+    others = [k for k in keys if holder_of(k).get('owner') != owner]
+    if not others:
+        return 'ours' if mine else 'free'
+    ours_since = min(k.get('createdOn') or 0 for k in mine) if mine else None
+    if ours_since is not None and all((k.get('createdOn') or 0) > ours_since for k in others):
+        return 'ours'  # the other run's key is younger: that run backs off
+    return others[0]
+
+
 def check(client, owner):
     """'free', 'ours' or raise ApiLockHeld, without changing anything (check mode)."""
-    keys = lock_keys(client.get('keys'))
-    if not keys:
-        return 'free'
-    if holder_of(keys[0]).get('owner') == owner:
-        return 'ours'
-    raise ApiLockHeld(held_message(keys[0]))
+    verdict = _verdict(lock_keys(client.get('keys')), owner)
+    if isinstance(verdict, dict):
+        raise ApiLockHeld(held_message(verdict))
+    return verdict
 
 
 def acquire(client, owner, holder, now=None, rng=None):
     """Take the lock for ``owner``: True when taken now, False when this owner held it already."""
     if check(client, owner) == 'ours':
         return False
+    secret = create_marker(client, LOCK_LABEL, owner, holder, now=now, rng=rng)
+    verdict = _verdict(lock_keys(client.get('keys')), owner)
+    if isinstance(verdict, dict):
+        release(client, owner, secret)
+        raise ApiLockHeld(held_message(verdict))
+    return True
+
+
+def create_marker(client, label, owner, holder, now=None, rng=None):
+    """Create an admin API key labelled ``label`` that names its owner; returns its random secret."""
     rng = rng or random.SystemRandom()
     secret = ''.join(rng.choice(_SECRET_CHARS) for _dummy in range(32))
     client.add_secret(secret)
     since = time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(now))
     description = json.dumps(dict(owner=owner, holder=holder or owner, since=since), sort_keys=True)
-    client.post('keys', body=dict(label=LOCK_LABEL, description=description, createdBy='dss.apinode', key=secret))
-    keys = lock_keys(client.get('keys'))
-    if keys and holder_of(keys[0]).get('owner') != owner:
-        release(client, owner, secret)
-        raise ApiLockHeld(held_message(keys[0]))
-    return True
+    client.post('keys', body=dict(label=label, description=description, createdBy='dss.apinode', key=secret))
+    return secret
 
 
-def release(client, owner, secret=None):
-    """Delete every lock key of ``owner``; True when one was deleted. Other owners' keys are left alone."""
+def marker_keys(keys, label):
+    """The keys of a ``GET keys`` answer labelled ``label``, oldest first."""
+    found = [k for k in keys or [] if isinstance(k, dict) and k.get('label') == label]
+    return sorted(found, key=lambda k: (k.get('createdOn') or 0, holder_of(k).get('owner') or ''))
+
+
+def delete_markers(client, label, owner=None, secret=None):
+    """Delete the keys labelled ``label`` (of ``owner`` only, when given); True when one was deleted."""
     removed = False
-    for key in lock_keys(client.get('keys')):
-        if holder_of(key).get('owner') != owner:
+    for key in marker_keys(client.get('keys'), label):
+        if owner is not None and holder_of(key).get('owner') != owner:
             continue
         _delete(client, key, secret)
         removed = True
     return removed
+
+
+def release(client, owner, secret=None):
+    """Delete every lock key of ``owner``; True when one was deleted. Other owners' keys are left alone."""
+    return delete_markers(client, LOCK_LABEL, owner, secret)
 
 
 def _delete(client, key, secret):

@@ -34,9 +34,13 @@ EMPTY_RELEASE = ('The release is empty: it names no service, code env or model (
                  'apinode_deploy_models). A misspelt variable name or a forgotten -e @release.yml leaves them empty.')
 
 
-def read_node(client, service_ids, markers=(), drain_flag=None):
+def read_node(client, service_ids, markers=(), drain_flag=None, drain_api=False):
     """GET services, then GET generations of each of ``service_ids`` that exists (sorted), and the marker
-    files ``markers`` on this host: the ``node`` argument of ``_plan.build_plan``."""
+    files ``markers`` on this host: the ``node`` argument of ``_plan.build_plan``.
+
+    Whether the node is out of its load balancer: from its not-alive flag file ``drain_flag`` (node
+    transport), or with ``drain_api`` from ``/isAlive/`` and the admin API's drain keys (one more GET,
+    two when it is out)."""
     listed = sorted((s for s in client.get('services') or [] if isinstance(s, dict)), key=lambda s: s.get('serviceId') or '')
     summaries = dict((s.get('serviceId'), s) for s in listed)
     services, raw = [], {}
@@ -48,7 +52,7 @@ def read_node(client, service_ids, markers=(), drain_flag=None):
     return dict(url=client.base_url, services=services, raw_mappings=raw,
                 node_services=[service_state(summary, None) for summary in listed],
                 markers=dict((marker, read_marker(marker)) for marker in markers),
-                drain_flag=_drain.read_flag(drain_flag) if drain_flag else None)
+                drain_flag=_drain.read_flag(drain_flag) if drain_flag else (_drain.read_api(client) if drain_api else None))
 
 
 def check_staged_packages(steps, check_mode):
@@ -88,7 +92,9 @@ def apply(client, step, transport='node', drain_flag=None):
     """
     action, sid = step['action'], step.get('service')
     if action == 'undrain':
-        if drain_flag:
+        if transport == 'api':
+            _drain.put_back_api(client)
+        elif drain_flag:
             _drain.put_back_flag(drain_flag)
     elif action == 'import_generation' and transport == 'api':
         stream_package(client, sid, step['path'])
@@ -218,7 +224,8 @@ class ReleaseRun(object):
         previous = _plan.normalise_previous(given)
         ids = [s['id'] for s in release['services']] + [s['id'] for s in previous]
         flag = self.drain_flag
-        node = read_node(self.client, ids, _plan.marker_paths(release, self.client.base_url), drain_flag=flag)
+        node = read_node(self.client, ids, _plan.marker_paths(release, self.client.base_url), drain_flag=flag,
+                         drain_api=self.transport == 'api')
         self.result['drained'] = self._drained(node)
         self.result['progressive'] = self._progressive(release, node, previous, p.get('step'))
         plan = _plan.build_plan(release, node, p['keep_generations'], p['preload'], previous)
@@ -437,4 +444,5 @@ class ReleaseRun(object):
             else:
                 self.result['lock']['released'] = _run_lock.release(self.lock['path'], self.lock['owner'])
         except (IOError, OSError, ApiNodeError) as err:
-            self.warnings.append('Could not remove the deploy lock %s: %s' % (self.lock['path'], to_text(err)))
+            where = self.lock.get('path') or 'key "%s"' % _api_lock.LOCK_LABEL
+            self.warnings.append('Could not remove the deploy lock %s: %s' % (where, to_text(getattr(err, 'msg', err))))

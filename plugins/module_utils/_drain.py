@@ -12,7 +12,9 @@ monitoring docs); load balancers that probe ``/isAlive/`` stop sending it querie
   file says that dss.apinode wrote it, for which run, so that a later run can tell a node left
   drained by an interrupted rollout (put back) from one an operator drained by hand (left alone).
 - ``api``: the admin API's ``set-not-alive`` / ``set-alive`` (seen in DSS 9.0.5; they touch and
-  remove the same file). The node does not say who drained it, so a node found drained is left alone.
+  remove the same file). The node does not say who drained it, so the run also creates an admin API
+  key labelled ``dss.apinode drain`` that names it (``_api_lock``), deleted when the node is put
+  back: a node found out of its pool with such a key was left out by an interrupted rollout.
 
 A node that was already out of the pool before the switch is never put back by the switch.
 """
@@ -25,8 +27,11 @@ import os
 import tempfile
 import time
 
+from ansible_collections.dss.apinode.plugins.module_utils import _api_lock
+
 FLAG_NAME = 'apinode-not-alive.txt'
 MARK = 'dss.apinode drain'
+DRAIN_LABEL = MARK  # the label of the admin API key that names who drained a node over the admin API
 
 
 def read_flag(flag_path):
@@ -57,6 +62,24 @@ def api_drained(client):
     return response.status == 503
 
 
+def read_api(client):
+    """Like ``read_flag``, over the admin API: None when ``/isAlive/`` answers 200, else who drained it
+    (from a ``dss.apinode drain`` key, when there is one)."""
+    if not api_drained(client):
+        return None
+    markers = _api_lock.marker_keys(client.get('keys'), DRAIN_LABEL)
+    if not markers:
+        return dict(ours=False)
+    holder = _api_lock.holder_of(markers[0])
+    return dict(ours=True, owner=holder.get('owner'), holder=holder.get('holder'), since=holder.get('since'))
+
+
+def put_back_api(client):
+    """Put back a node that dss.apinode drained over the admin API (its drain keys go too)."""
+    client.post('set-alive', retry_safe=True)
+    _api_lock.delete_markers(client, DRAIN_LABEL)
+
+
 class Drain(object):
     """One node's drain for one switch: ``take()`` before it, ``give_back()`` on every way out."""
 
@@ -78,6 +101,7 @@ class Drain(object):
         elif self.mode == 'api':
             self.was_out = api_drained(self.client)
             if not self.was_out:
+                _api_lock.create_marker(self.client, DRAIN_LABEL, self.owner, self.holder)
                 self.client.post('set-not-alive', retry_safe=True)
         else:
             return
@@ -93,6 +117,7 @@ class Drain(object):
             put_back_flag(self.flag_path)
         else:
             self.client.post('set-alive', retry_safe=True)
+            _api_lock.delete_markers(self.client, DRAIN_LABEL, self.owner)
         self.taken = False
         return True
 
@@ -113,6 +138,6 @@ def put_back_flag(flag_path):
 def describe(found):
     """A sentence for a node found drained at the start of a call (plan and fleet status)."""
     if not found.get('ours'):
-        return 'the node is out of its load balancer (%s exists, not written by dss.apinode): left as it is' % FLAG_NAME
+        return 'the node is out of its load balancer (its not-alive flag not written by dss.apinode): left as it is'
     return ('the node was left out of its load balancer by an interrupted rollout (%s, since %s): it is put back'
             % (found.get('holder') or found.get('owner') or 'holder unknown', found.get('since') or 'an unknown time'))

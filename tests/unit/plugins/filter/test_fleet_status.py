@@ -92,3 +92,18 @@ def test_nothing_declared_nor_found():
     table = fleet_status({'node1': plan([])}, ['node1'])
     assert (table['lines'], table['drift'], table['services'], table['unmanaged']) == (
         ['no service declared or found'], False, {}, [])
+
+
+def test_a_drained_node_is_shown_as_drained():
+    left = plan([svc('churn', 'v1')])
+    left['apinode_deploy_plan']['drained'] = {'by': 'dss.apinode', 'owner': 'ctl:1:2', 'since': '2026-11-30T10:00:00Z'}
+    by_hand = plan([svc('churn', 'v1')])
+    by_hand['apinode_deploy_plan']['drained'] = {'by': 'someone else'}
+    table = fleet_status({'node1': left, 'node2': by_hand, 'node3': plan([svc('churn', 'v1')])},
+                         ['node1', 'node2', 'node3'], [{'id': 'churn', 'generation': 'v1'}])
+    assert table['nodes']['node1']['status'] == 'drained' and table['drift'] is True
+    assert 'node node1: drained (left out by an interrupted rollout, put back by the next one, since 2026-11-30T10:00:00Z)' \
+        in table['lines']
+    assert table['nodes']['node2']['note'] == 'taken out by someone else'
+    assert 'node3' not in table['nodes']
+    assert '- node node2: drained (taken out by someone else)' in table['markdown']

@@ -146,3 +146,51 @@ def test_api_drain_uses_set_not_alive_and_set_alive():
     drain = _drain.Drain(node, 'api')
     drain.take()
     assert drain.give_back() is False and node.not_alive is True
+
+
+def test_two_lock_keys_of_the_same_millisecond_both_back_off():
+    node = FakeNode()
+
+    def same_millisecond_key():
+        node.keys.append(dict(label=_api_lock.LOCK_LABEL, id='idX', key='sX', createdOn=node.clock,
+                              description=json.dumps(dict(owner='run-0', holder='bob', since='now'))))
+
+    original_post = node.post
+
+    def post(rel, body=None, retry_safe=False):
+        original_post(rel, body, retry_safe)
+        if rel == 'keys':
+            node.before_list = same_millisecond_key
+    node.post = post
+
+    with pytest.raises(_api_lock.ApiLockHeld, match='bob'):
+        _api_lock.acquire(node, 'run-1', 'alice')
+    assert [json.loads(k['description'])['owner'] for k in node.keys] == ['run-0']
+    # run-0, listing now, sees no older key than its own, but one of the same millisecond would make it stop too:
+    node.post = original_post
+    assert _api_lock._verdict(node.keys, 'run-0') == 'ours'
+
+
+def test_a_younger_key_of_another_run_does_not_take_the_lock_from_the_older():
+    node = FakeNode()
+    assert _api_lock.acquire(node, 'run-1', 'alice') is True
+    node.clock += 5
+    node.keys.append(dict(label=_api_lock.LOCK_LABEL, id='idY', key='sY', createdOn=node.clock,
+                          description=json.dumps(dict(owner='run-2', holder='bob', since='now'))))
+    assert _api_lock.check(node, 'run-1') == 'ours'
+    with pytest.raises(_api_lock.ApiLockHeld, match='alice'):
+        _api_lock.check(node, 'run-2')
+
+
+def test_api_drain_names_its_run_and_a_later_run_can_tell():
+    node = FakeNode()
+    drain = _drain.Drain(node, 'api', owner='run-1', holder='alice')
+    drain.take()
+    found = _drain.read_api(node)
+    assert found['ours'] and found['owner'] == 'run-1'
+    # The run dies here; the next one finds the node out, drained by dss.apinode, and puts it back.
+    _drain.put_back_api(node)
+    assert node.not_alive is False and _drain.read_api(node) is None
+    assert _api_lock.marker_keys(node.keys, _drain.DRAIN_LABEL) == []
+    node.not_alive = True
+    assert _drain.read_api(node) == dict(ours=False), 'drained by an operator: no drain key'
