@@ -48,6 +48,7 @@ def test_lifecycle(setup, run_playbook):
     assert task["generation"]["generationId"] == "v1" and task["generation"]["createdOn"] == v1["created_on"]
     assert task["package"]["generationId"] == "v1"
     assert task["diff"]["before"] == {}
+    assert task["plan"] == ["service churn: generation v1 is not on the node"]
     assert node.mutating_requests() == []
     assert on_node(node) == {}
 
@@ -55,6 +56,7 @@ def test_lifecycle(setup, run_playbook):
     result, task = run(run_playbook, fleet, args)
     assert result.rc == 0 and task["changed"] is True, result.output
     assert mutating_paths(node) == ["POST generations/actions/importFromArchive"]
+    assert task["plan"] == ["service churn: generation v1 is not on the node"]
     gen = on_node(node)["v1"]
     assert gen["createdOn"] == v1["created_on"] and gen["mounted"] is False
     assert task["generation"] == dict(gen, mapped=0.0)
@@ -63,7 +65,7 @@ def test_lifecycle(setup, run_playbook):
     node.clear_requests()
     result, task = run(run_playbook, fleet, args)
     assert result.rc == 0 and task["changed"] is False, result.output
-    assert task["api_calls"] == 1
+    assert task["api_calls"] == 1 and task["plan"] == []
     assert node.mutating_requests() == []
 
     # check-mode change, then change: preload

@@ -65,6 +65,7 @@ def test_lifecycle(fleet_node, run_playbook, make_bundle):
     assert task["changed"] is True
     assert task["service"]["exists"] is True and task["service"]["enabled"] is False
     assert task["previous"]["exists"] is False
+    assert task["plan"] == ["service churn is missing"]
     assert node.mutating_requests() == []
     assert server_service(node) is None
 
@@ -74,12 +75,14 @@ def test_lifecycle(fleet_node, run_playbook, make_bundle):
     assert task["changed"] is True
     assert task["diff"]["before"] == {}
     assert task["diff"]["after"] == {"exists": True, "enabled": False, "mapping": None}
+    assert task["plan"] == ["service churn is missing"]
     assert server_service(node) == {"serviceId": SERVICE, "enabled": False}
 
     # idempotent re-run
     node.clear_requests()
     result, task = run(run_playbook, fleet, {"name": SERVICE})
     assert result.rc == 0 and task["changed"] is False, result.output
+    assert task["plan"] == []
     assert node.mutating_requests() == []
 
     # change: serve v1 (imported out of band)
@@ -107,6 +110,7 @@ def test_lifecycle(fleet_node, run_playbook, make_bundle):
     assert result.rc == 0 and task["changed"] is True, result.output
     assert task["diff"]["before"]["mapping"]["generation"] == "v1"
     assert task["diff"]["after"]["mapping"]["entries"] == mapping
+    assert task["plan"] == ["service churn serves generation v1, the task wants the mapping v1 50%, v2 50% (random)"]
     assert {g["generationId"]: g["mapped"] for g in task["service"]["generations"]} == {"v1": 0.5, "v2": 0.5}
     assert node.mutating_requests() == []
     assert shares(node) == {"v1": 1.0, "v2": 0.0}
