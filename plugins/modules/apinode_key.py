@@ -311,8 +311,6 @@ from ansible_collections.dss.apinode.plugins.module_utils._keys import (
     key_metadata,
 )
 
-EXPIRY_REMOVED_IN = '0.3.0'
-
 
 def main():
     module = build_module(
@@ -336,7 +334,7 @@ def main():
     if params['expiry'] is not None:
         module.deprecate('The expiry option of apinode_key is deprecated: use expiry_days (a lifetime) or '
                          'expires_on (an ISO 8601 date), which are converted for the node.',
-                         version=EXPIRY_REMOVED_IN, collection_name='dss.apinode')
+                         version='0.3.0', collection_name='dss.apinode')
     _change.checked(module, check_options, params)
     client = client_from_module(module)
 

@@ -131,10 +131,12 @@ CHURN = {'generations': [{'generationId': g, 'createdOn': n, 'mounted': g == 'v3
                          for n, g in enumerate(('v1', 'v2', 'v3'))]}
 
 
-def read_services(churn=CHURN):
-    return [Call('GET', 'services', SERVICES[:1] + SERVICES[1:] if churn is CHURN else SERVICES[:1]),
-            Call('GET', 'services/churn/generations', churn)] + (
-        [Call('GET', 'services/empty/generations', {'generations': []})] if churn is CHURN else [])
+def read_services(churn=None):
+    """The module's read: both services with CHURN by default, else service churn alone with ``churn``."""
+    if churn is not None:
+        return [Call('GET', 'services', SERVICES[:1]), Call('GET', 'services/churn/generations', churn)]
+    return [Call('GET', 'services', SERVICES), Call('GET', 'services/churn/generations', CHURN),
+            Call('GET', 'services/empty/generations', {'generations': []})]
 
 
 class TestCleanUnusedServices:

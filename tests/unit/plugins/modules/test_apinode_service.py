@@ -26,16 +26,18 @@ def run(monkeypatch, capsys):
     return runner(monkeypatch, capsys, 'apinode_service')
 
 
-def listed(enabled=True, mapping=SINGLE_V1, **extra):
+def listed(enabled=True, mapping='v1', **extra):
     summary = dict(serviceId='churn', enabled=enabled, **extra)
+    mapping = SINGLE_V1 if mapping == 'v1' else mapping
     if mapping is not None:
         summary['activeMapping'] = mapping
     return [summary]
 
 
-def read(enabled=True, mapping=SINGLE_V1, generations=GENERATIONS, **extra):
+def read(enabled=True, mapping='v1', generations=None, **extra):
+    """The module's read of service churn: its listing (mapping 'v1': SINGLE_V1, None: none) and its generations."""
     return [Call('GET', 'services', listed(enabled, mapping, **extra)),
-            Call('GET', 'services/churn/generations', generations)]
+            Call('GET', 'services/churn/generations', GENERATIONS if generations is None else generations)]
 
 
 class TestCreate:
