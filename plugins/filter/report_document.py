@@ -42,11 +42,7 @@ _value:
   type: str
 '''
 
-# report_path (same plugin file): where a relative report file name goes - next to the playbook, or, for a
-# playbook of a collection, in the working directory (the project folder, under AWX and ansible-runner).
-
 import json
-import os
 
 from ansible.errors import AnsibleFilterError
 
@@ -60,20 +56,7 @@ def report_document(report, name):
     return json.dumps(data, indent=2, sort_keys=True, default=str) + '\n'
 
 
-def report_path(name, playbook_dir, cwd=None):
-    """Where a report file goes on the controller: an absolute ``name`` as it is; a relative one in the folder of
-    the playbook, or in the working directory when the playbook is a collection's (``ansible-playbook
-    dss.apinode.rolling_deploy``, or a project playbook that imports it, as AWX runs it)."""
-    name = str(name)
-    if os.path.isabs(name):
-        return name
-    base = str(playbook_dir or '')
-    if not base or '/ansible_collections/' in base.replace(os.sep, '/') + '/':
-        base = cwd or os.getcwd()
-    return os.path.normpath(os.path.join(base, name))
-
-
 class FilterModule(object):
 
     def filters(self):
-        return {'report_document': report_document, 'report_path': report_path}
+        return {'report_document': report_document}

@@ -125,7 +125,7 @@ def test_report_document_json_or_markdown_by_name():
 
 
 def test_report_path_next_to_the_playbook_or_in_the_working_directory_for_a_collection_playbook():
-    from ansible_collections.dss.apinode.plugins.filter.report_document import report_path
+    from ansible_collections.dss.apinode.plugins.filter.report_path import report_path
     assert report_path('/srv/r.json', '/anywhere') == '/srv/r.json'
     assert report_path('out/r.md', '/home/ops/plays') == '/home/ops/plays/out/r.md'
     collection = '/usr/share/ansible/collections/ansible_collections/dss/apinode/playbooks'
