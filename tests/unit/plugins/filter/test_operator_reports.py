@@ -130,3 +130,34 @@ def test_report_path_next_to_the_playbook_or_in_the_working_directory_for_a_coll
     assert report_path('out/r.md', '/home/ops/plays') == '/home/ops/plays/out/r.md'
     collection = '/usr/share/ansible/collections/ansible_collections/dss/apinode/playbooks'
     assert report_path('r.md', collection, cwd='/runner/project') == '/runner/project/r.md'
+
+
+def rollback_plan(owner, at, steps=()):
+    return {'apinode_deploy_plan': {'plan': [{'sentence': s} for s in steps], 'last_rollout': {'owner': owner, 'at': at}}}
+
+
+def test_last_rollout_rolls_back_only_the_nodes_of_the_newest_run():
+    from ansible_collections.dss.apinode.plugins.filter.last_rollout import last_rollout
+    hostvars = {
+        'node1': rollback_plan('run-1', '2026-11-30T09:00:00Z'),
+        'node2': rollback_plan('run-2', '2026-11-30T10:00:01Z', ['service churn serves v2, before it served v1']),
+        'node3': rollback_plan('run-2', '2026-11-30T10:00:00Z'),
+        'node4': {'apinode_deploy_plan': {'failed': True, 'msg': 'No rollout is recorded on this node (x): nothing.'}},
+        'node5': {'apinode_deploy_plan': {'failed': True, 'msg': 'Cannot reach the API node'}},
+    }
+    decision = last_rollout(hostvars, ['node1', 'node2', 'node3', 'node4', 'node5'])
+    assert decision['owner'] == 'run-2' and decision['hosts'] == ['node2', 'node3']
+    assert decision['left_alone']['node1'].startswith('its record is from an earlier rollout')
+    assert decision['left_alone']['node4'] == 'no rollout recorded on this node'
+    assert decision['failed'] == {'node5': 'Cannot reach the API node'}
+    assert decision['lines'][0] == 'Last rollout: run-2 at 2026-11-30T10:00:01Z; 2 nodes to roll back'
+    assert 'node2: service churn serves v2, before it served v1' in decision['lines']
+    assert 'node3: already serves what it served before' in decision['lines']
+    assert decision['message'] == ''
+
+
+def test_last_rollout_without_any_record_says_so():
+    from ansible_collections.dss.apinode.plugins.filter.last_rollout import last_rollout
+    decision = last_rollout({'node1': {'apinode_deploy_plan': {'failed': True, 'msg': 'No rollout is recorded here'}}},
+                            ['node1'])
+    assert decision['hosts'] == [] and decision['message'].startswith('No node of the play has a rollout record')
