@@ -6,7 +6,7 @@ generation fault makes v2 fail a share of its queries. What each node serves at 
 the official client, and the step figures from the run report (set_stats) and the recorded tasks.
 """
 
-import json
+import os
 import threading
 
 import pytest
@@ -22,7 +22,7 @@ PLAN = "Plan the release on this node"
 class Traffic:
     """Synthetic queries to every node, in the background, until stopped."""
 
-    def __init__(self, fleet, count=10, pause=0.1, dispatch_key_share=0.0):
+    def __init__(self, fleet, count=5, pause=0.2, dispatch_key_share=0.0):
         self.fleet = fleet
         self.count = count
         self.pause = pause
@@ -82,7 +82,8 @@ def v1_fleet(sim_fleet, make_bundle, run_playbook):
     fleet = sim_fleet(nodes=2)
     package = next(p for p in manifest["packages"] if p["version"] == "v1")
     first = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars={
-        "apinode_deploy_services": [{"id": SERVICE, "package": package["path"]}]})
+        "apinode_deploy_services": [{"id": SERVICE, "package": package["path"]}],
+        "apinode_deploy_allow_new_services": True})
     assert first.rc == 0, first.output
     for node in fleet.nodes:
         assert shares(served(node)[1]) == {"v1": 1.0}
@@ -121,3 +122,93 @@ def test_healthy_generation_is_promoted_through_every_step(v1_fleet, run_playboo
     # Check mode showed the steps before: the plan's sentence names them.
     plan = result.task(PLAN, "node1")
     assert any("progressive: 20 % for 1 s, 50 % for 1 s, then 100 %" in s for s in plan["drift"]), plan["drift"]
+
+
+def assert_serves_v1_exactly(fleet):
+    """Every node serves exactly what it served before the run: v1 alone, answering real queries."""
+    for node in fleet.nodes:
+        enabled, mapping = served(node)
+        assert enabled and mapping.get("mode") == "SINGLE_GENERATION" and mapping["generation"] == "v1", (node.name, mapping)
+        answer = node.user_client(SERVICE).predict_record("predict", FEATURES)
+        assert answer["apiContext"]["serviceGeneration"] == "v1"
+
+
+@pytest.mark.parametrize("share", [1.0, 0.5])
+def test_failing_generation_is_stopped_at_its_first_step(v1_fleet, run_playbook, share):
+    """v2 fails every query, or half of them (above max_error_rate 20 % at a 30 % weight): step 0 rolls back."""
+    fleet, manifest = v1_fleet
+    for node in fleet.nodes:
+        node.add_generation_fault(SERVICE, "v2", share=share)
+    steps = [{"proba": 0.3, "bake_seconds": 1}, {"proba": 1.0}]
+    analysis = {"min_requests": 5, "max_error_rate": 0.2, "max_wait_seconds": 20}
+    # Smoke tests would catch a v2 that fails every query before any bake: leave them out to test the analysis.
+    extra = release_vars(manifest, steps, analysis, service={"smoke_tests": []})
+    with Traffic(fleet):
+        result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=extra)
+    assert result.rc != 0, result.output
+    looks = [v for v in verdicts(result) if v["decision"] != "wait"]
+    assert [(v["step"], v["decision"]) for v in looks] == [(0, "rollback")], result.output[-6000:]
+    figures = looks[0]["services"][0]
+    assert figures["endpoints"]["predict"]["new_error_rate"] > 0.2
+    assert "above max_error_rate" in " ".join(looks[0]["reasons"])
+    assert not result.ran(STEP_SWITCH)
+    assert_serves_v1_exactly(fleet)
+    assert "Rolled back: node1, node2" in result.output
+
+
+@pytest.mark.parametrize("on_insufficient", ["fail", "hold"])
+def test_step_without_enough_traffic_waits_then_fails_or_holds(v1_fleet, run_playbook, on_insufficient):
+    fleet, manifest = v1_fleet
+    steps = [{"proba": 0.5, "bake_seconds": 1}, {"proba": 1.0}]
+    analysis = {"min_requests": 50, "max_error_rate": 0.05, "max_wait_seconds": 2,
+                "on_insufficient_traffic": on_insufficient}
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release_vars(manifest, steps, analysis))
+    # A hold ends the run without failing it (the held nodes keep serving); a failure fails it.
+    assert (result.rc == 0) == (on_insufficient == "hold"), result.output[-5000:]
+    looks = verdicts(result)
+    # It waited for traffic (bake 1 s + up to 2 s), then gave up: never promoted.
+    assert looks[0]["decision"] == "wait", looks
+    assert looks[-1]["decision"] == ("rollback" if on_insufficient == "fail" else "hold"), result.output[-5000:]
+    assert looks[-1]["waited"] >= 3
+    assert "not enough traffic to judge" in " ".join(looks[-1]["reasons"])
+    assert not any(v["decision"] == "promote" for v in looks)
+    assert not result.ran(STEP_SWITCH)
+    if on_insufficient == "fail":
+        assert_serves_v1_exactly(fleet)
+    else:
+        assert "HOLD at step 0" in result.output
+        for node in fleet.nodes:
+            assert shares(served(node)[1]) == {"v2": 0.5, "v1": 0.5}
+            # The retention play ran: no run lock left behind, both generations kept.
+            assert sorted(g["generationId"] for g in node.admin_client().service(SERVICE).list_generations()) == ["v1", "v2"]
+            assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock"))
+
+
+def test_hash_based_release_is_caught(v1_fleet, run_playbook):
+    """Callers of churn sent no dispatch key so far: a hash_based release warns, or is refused before any change."""
+    fleet, manifest = v1_fleet
+    for node in fleet.nodes:
+        node.send_traffic(SERVICE, "predict", 5)
+    steps = [{"proba": 0.5, "bake_seconds": 0}, {"proba": 1.0}]
+    extra = release_vars(manifest, steps, {"min_requests": 3, "max_wait_seconds": 20}, service={"strategy": "hash_based"},
+                         apinode_deploy_require_dispatch_key=True)
+    for node in fleet.nodes:
+        node.clear_requests()
+    refused = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=extra)
+    assert refused.rc != 0
+    assert "Refused (require_dispatch_key)" in refused.output and "HTTP 400" in refused.output
+    for node in fleet.nodes:
+        assert [r for r in node.mutating_requests() if not r["path"].startswith("/public/")] == []
+    assert_serves_v1_exactly(fleet)
+
+    extra["apinode_deploy_require_dispatch_key"] = False
+    # Callers that do send a key: the hash_based step serves them, and is promoted.
+    with Traffic(fleet, dispatch_key_share=1.0):
+        warned = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=extra)
+    assert warned.rc == 0, warned.output
+    assert "do not tell whether they carried a dispatch key" in warned.output
+    # The smoke tests also sent a keyed query, answered by the hash_based step.
+    tests = warned.task("Switch the services and smoke-test the node", "node1")["smoke_tests"]
+    assert [t["generation"] for t in tests] == ["v2", None] and all(t["passed"] for t in tests)
+    for node in fleet.nodes:
+        assert shares(served(node)[1]) == {"v2": 1.0}
