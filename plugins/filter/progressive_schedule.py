@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: progressive_schedule
 short_description: The steps of a progressive rollout for one batch of nodes
-version_added: 0.2.0
+version_added: 0.1.0
 author: dss.apinode contributors
 description:
   - From C(hostvars), the steps that the release services with C(steps) take on the hosts of the batch whose plan

@@ -10,7 +10,7 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 name: progressive_verdict
 short_description: Judge one step of a progressive rollout from the metrics of every node of the batch
-version_added: 0.2.0
+version_added: 0.1.0
 author: dss.apinode contributors
 description:
   - Reads, for each host of the batch, the steps that M(dss.apinode.apinode_release) planned (C(apinode_deploy_plan),

@@ -314,8 +314,8 @@ def summary(figures):
     predict: 2 errors of 398 (0.5 %, 0.5 % before), v2 about 0 %'."""
     parts = []
     for ep, e in sorted(figures['endpoints'].items()):
-        text = '%s: %d errors of %d (%s %%, %s %% before)' % (ep, e['errors'], e['requests'], _percent(e['error_rate']),
-                                                             _percent(e['error_rate_before']))
+        text = '%s: %d errors of %d (%s %%, %s %% before)' % (
+            ep, e['errors'], e['requests'], _percent(e['error_rate']), _percent(e['error_rate_before']))
         if e['new_error_rate'] is not None:
             text += ', %s about %s %%' % (figures['generation'], _percent(e['new_error_rate']))
         if e['p95_ms'] is not None:

@@ -209,7 +209,7 @@ plan:
   type: list
   elements: str
   sample: ["model archive /srv/apinode-staging/models/sentiment.zip was never imported"]
-  version_added: 0.2.0
+  version_added: 0.1.0
 '''
 
 import json

@@ -200,7 +200,7 @@ plan:
   type: list
   elements: str
   sample: ["service churn: generation v2 is not on the node", "service churn: generation v2 is not preloaded"]
-  version_added: 0.2.0
+  version_added: 0.1.0
 '''
 
 import os

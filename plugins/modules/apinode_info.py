@@ -62,7 +62,7 @@ options:
         C(expires_soon=true) in RV(admin_keys), and the module warns about each of them.
     type: int
     default: 14
-    version_added: 0.2.0
+    version_added: 0.1.0
   services:
     description:
       - Only read these services (ids). Services that do not exist are left out of RV(services).
@@ -160,7 +160,7 @@ node:
       returned: when the node sends a version
       sample: {"register_code_env": true, "model_cache": true, "cleanup": true, "hashed_keys": true,
                "delete_key_by_id": true, "key_expiry": false}
-      version_added: 0.2.0
+      version_added: 0.1.0
     health_checks:
       description: The health checks reported by C(/isAlive/).
       type: dict
@@ -266,17 +266,17 @@ admin_keys:
       description: Expiry date, epoch milliseconds, as the node returns it (V(0) - never).
       type: int
       returned: when the node gives it
-      version_added: 0.2.0
+      version_added: 0.1.0
     expires_on:
       description: Expiry date, ISO 8601 in UTC.
       type: str
       returned: when the key expires
-      version_added: 0.2.0
+      version_added: 0.1.0
     expires_soon:
       description: Whether the key expires within O(key_expiry_warning_days) days, or has expired.
       type: bool
       returned: when the key expires
-      version_added: 0.2.0
+      version_added: 0.1.0
 cache_imports:
   description:
     - The artefacts that M(dss.apinode.apinode_cache) imported into this node's caches, sorted by path then kind,

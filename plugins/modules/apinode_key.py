@@ -60,7 +60,7 @@ options:
       - Sent in the unit of O(expiry_unit). The key's expiry date is returned in RV(key.expires_on).
       - Mutually exclusive with O(expires_on) and O(expiry).
     type: int
-    version_added: 0.2.0
+    version_added: 0.1.0
   expires_on:
     description:
       - Expiry date of a new key, ISO 8601 - a date (V(2026-12-31), midnight UTC) or a date-time
@@ -70,7 +70,7 @@ options:
         up), so the key may expire up to a day later than asked.
       - Mutually exclusive with O(expiry_days) and O(expiry).
     type: str
-    version_added: 0.2.0
+    version_added: 0.1.0
   expiry_unit:
     description:
       - How the node reads the C(expiry) field of a new key, which it does not advertise.
@@ -82,7 +82,7 @@ options:
     type: str
     choices: [days, ms]
     default: days
-    version_added: 0.2.0
+    version_added: 0.1.0
   expiry:
     description:
       - Deprecated, will be removed in release 0.3.0; use O(expiry_days) or O(expires_on).
@@ -253,12 +253,12 @@ key:
       description: Expiry date of the key, epoch milliseconds, as the node returns it (V(0) - never).
       type: int
       returned: when the node gives it
-      version_added: 0.2.0
+      version_added: 0.1.0
     expires_on:
       description: Expiry date of the key, ISO 8601 in UTC (for example V(2026-12-31T00:00:00Z)).
       type: str
       returned: when the key expires
-      version_added: 0.2.0
+      version_added: 0.1.0
     key:
       description: Always C(********); the secret itself is never returned here.
       type: str
@@ -293,7 +293,7 @@ plan:
   type: list
   elements: str
   sample: ["key 'deployer' is missing"]
-  version_added: 0.2.0
+  version_added: 0.1.0
 '''
 
 from ansible_collections.dss.apinode.plugins.module_utils import _change

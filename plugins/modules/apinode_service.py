@@ -291,7 +291,7 @@ plan:
   type: list
   elements: str
   sample: ["service churn serves generation v1, the task wants generation v2"]
-  version_added: 0.2.0
+  version_added: 0.1.0
 '''
 
 from ansible_collections.dss.apinode.plugins.module_utils import _change

@@ -245,10 +245,10 @@ def test_steps_do_not_go_with_a_mapping_and_are_checked():
 
 
 def test_the_drift_sentence_lists_the_steps():
-    node = {'url': 'http://n', 'services': [{'id': 'churn', 'exists': True, 'enabled': True, 'mapping': V1,
-                                              'generations': [{'generationId': 'v1', 'createdOn': 1, 'mounted': True},
-                                                              {'generationId': 'v2', 'createdOn': 1700002000000,
-                                                               'mounted': True}]}]}
+    generations = [{'generationId': 'v1', 'createdOn': 1, 'mounted': True},
+                   {'generationId': 'v2', 'createdOn': 1700002000000, 'mounted': True}]
+    service = {'id': 'churn', 'exists': True, 'enabled': True, 'mapping': V1, 'generations': generations}
+    node = {'url': 'http://n', 'services': [service]}
     plan = _plan.build_plan(release(steps=[{'proba': 0.1, 'bake_seconds': 300}]), node)
     assert plan.drift == ['service churn serves generation v1, the release wants generation v2 '
                           '(progressive: 10 % for 300 s, then 100 %)']
