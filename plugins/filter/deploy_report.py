@@ -211,8 +211,8 @@ def _smoke(node, service_id):
 
 def _lines(report, hosts):
     counts = ', '.join('%d %s' % (n, outcome) for outcome, n in sorted(report['summary'].items()))
-    lines = ['Rollout %s: %d node%s - %s' % ('FAILED' if report['outcome'] == 'failed' else 'ok', len(hosts),
-                                           's' if len(hosts) != 1 else '', counts)]
+    outcome = 'FAILED' if report['outcome'] == 'failed' else 'ok'
+    lines = ['Rollout %s: %d node%s - %s' % (outcome, len(hosts), 's' if len(hosts) != 1 else '', counts)]
     for host in hosts:
         node = report['nodes'][host]
         head = '%s: %s' % (host, node['outcome'])

@@ -100,8 +100,9 @@ def last_rollout(hostvars, hosts, result='apinode_deploy_plan'):
             chosen.append(host)
         else:
             left[host] = 'its record is from an earlier rollout (%s), the last one left it alone' % records[host].get('at')
-    lines = ['Last rollout: %s at %s; %d node%s to roll back' % (owner or 'unknown run', at or '-', len(chosen),
-                                                                's' if len(chosen) != 1 else '')] if records else []
+    plural = 's' if len(chosen) != 1 else ''
+    lines = ['Last rollout: %s at %s; %d node%s to roll back' % (owner or 'unknown run', at or '-', len(chosen), plural)
+             ] if records else []
     for host in hosts:
         if host in chosen:
             steps = [s.get('sentence') for s in (hostvars[host][result].get('plan') or [])]

@@ -135,8 +135,8 @@ def test_delta_counts_from_zero_after_a_restart():
 
 # --- verdicts -------------------------------------------------------------------------------------------
 
-def judge(hosts, waited=5, bake=5, analysis=ANALYSIS, proba=0.1):
-    return _progressive.judge_service('churn', 'v2', proba, analysis, hosts, waited, bake)
+def judge(hosts, waited=5, bake=5, analysis=None, proba=0.1):
+    return _progressive.judge_service('churn', 'v2', proba, analysis or ANALYSIS, hosts, waited, bake)
 
 
 def test_a_healthy_step_promotes_with_its_figures_summed_over_the_batch():

@@ -15,7 +15,8 @@ import os
 
 from ansible_collections.dss.apinode.plugins.module_utils import _staging
 
-from .test_apinode_release import (  # noqa: F401  pylint: disable=unused-import  (package and run are fixtures)
+# package and run are fixtures: imported for pytest, unused by name.
+from .test_apinode_release import (  # noqa: F401  pylint: disable=unused-import
     OLD,
     SERVING,
     SET_V2,
