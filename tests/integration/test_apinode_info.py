@@ -58,7 +58,10 @@ def test_default_gathers_services_and_node(fleet, node, deployed, run_playbook):
     assert fraud["enabled"] is False and fraud["mapping"] is None and fraud["generations"] == []
     assert info["node"] == {"url": node.url, "alive": True, "forced_not_alive": False,
                             "dss_version": "14.1.2", "api_version": "1",
-                            "health_checks": {"deadlocks": {"healthy": True}}}
+                            "health_checks": {"deadlocks": {"healthy": True}},
+                            # what the node's version has, from the one table of first versions
+                            "features": {"register_code_env": True, "model_cache": True, "cleanup": True,
+                                         "hashed_keys": True, "delete_key_by_id": True, "key_expiry": True}}
     # services (1) + generations per service (2) + isAlive (1); the version comes from the services read.
     assert info["api_calls"] == 4
     assert node.mutating_requests() == []
