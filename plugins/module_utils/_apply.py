@@ -75,9 +75,18 @@ def check_staged_packages(steps, check_mode):
                                      step['tag']['generationId'], step['tag']['createdOn']))
 
 
+# Plan actions that need a DSS version newer than the first API nodes (see _versions.FEATURES).
+STEP_FEATURES = {'import_model': 'model_cache'}
+
+
 def check_package_versions(steps, node_version):
-    """Refuse, before any write, a package built by a DSS newer than the node (its import would fail late)."""
+    """Refuse, before any write, a step the node is too old for, and a package built by a DSS newer than the
+    node (its import would fail late). An unknown node version is tried, not refused."""
     for step in steps:
+        feature = STEP_FEATURES.get(step['action'])
+        problem = _versions.missing_feature(feature, node_version) if feature else None
+        if problem:
+            raise _plan.PlanError('%s: %s' % (step['sentence'], problem))
         if step['action'] == 'import_generation':
             problem = _versions.package_too_new(step['tag'], node_version)
             if problem:
