@@ -32,6 +32,7 @@ import random
 import string
 import time
 
+from ansible_collections.dss.apinode.plugins.module_utils import _versions
 from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeError, path
 
 LOCK_LABEL = 'dss.apinode deploy lock'
@@ -133,7 +134,8 @@ def release(client, owner, secret=None):
 def _delete(client, key, secret):
     # Delete by id (DSS 13.1.1+); older nodes list the secret, and answer 404/405 to the id path.
     value = key.get('key') or secret
-    if key.get('id'):
+    by_id = _versions.has_feature('delete_key_by_id', _versions.node_version(client, probe=False)) is not False
+    if key.get('id') and (by_id or not value):
         try:
             client.request('DELETE', path('keys', key['id'], 'key'), retry_safe=True)
             return

@@ -86,7 +86,7 @@ def check_package_versions(steps, node_version):
         feature = STEP_FEATURES.get(step['action'])
         problem = _versions.missing_feature(feature, node_version) if feature else None
         if problem:
-            raise _plan.PlanError('%s: %s' % (step['sentence'], problem))
+            raise _plan.PlanError('%s (needed because %s).' % (problem.rstrip('.'), step['sentence']))
         if step['action'] == 'import_generation':
             problem = _versions.package_too_new(step['tag'], node_version)
             if problem:

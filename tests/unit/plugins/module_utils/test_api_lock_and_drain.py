@@ -26,6 +26,7 @@ class FakeNode(object):
         self.clock = 1000
         self.delete_by_id, self.hashed = delete_by_id, hashed
         self.not_alive = False
+        self.last_headers = {}
         self.before_list = None  # a hook: another run acting between our create and our list
 
     def get(self, rel):
@@ -199,7 +200,16 @@ def test_api_drain_names_its_run_and_a_later_run_can_tell():
 def test_a_model_import_on_a_node_older_than_the_model_cache_is_refused_before_any_write():
     from ansible_collections.dss.apinode.plugins.module_utils import _apply, _plan
     step = dict(phase='stage', action='import_model', sentence='model /s/m.zip was never imported')
-    with pytest.raises(_plan.PlanError, match=r'^model /s/m.zip was never imported: The model cache needs DSS 12.5 or newer, node runs 12.4.0.$'):
+    with pytest.raises(_plan.PlanError, match=r'^The model cache needs DSS 12.5 or newer, node runs 12.4.0 \(needed because model /s/m.zip was never imported\).$'):
         _apply.check_package_versions([step], '12.4.0')
     _apply.check_package_versions([step], '12.5.0')
     _apply.check_package_versions([step], None)  # unknown: tried, not refused
+
+
+def test_a_node_older_than_delete_by_id_gets_the_delete_by_value_directly():
+    node = FakeNode(delete_by_id=False)
+    node.last_headers = {'dss-version': '13.0.2'}
+    _api_lock.acquire(node, 'run-1', 'alice')
+    node.calls = []
+    assert _api_lock.release(node, 'run-1') is True and node.keys == []
+    assert [c[0] for c in node.calls] == ['GET', 'DELETE'], node.calls
