@@ -200,7 +200,8 @@ def test_api_drain_names_its_run_and_a_later_run_can_tell():
 def test_a_model_import_on_a_node_older_than_the_model_cache_is_refused_before_any_write():
     from ansible_collections.dss.apinode.plugins.module_utils import _apply, _plan
     step = dict(phase='stage', action='import_model', sentence='model /s/m.zip was never imported')
-    with pytest.raises(_plan.PlanError, match=r'^The model cache needs DSS 12.5 or newer, node runs 12.4.0 \(needed because model /s/m.zip was never imported\).$'):
+    expected = r'^The model cache needs DSS 12.5 or newer, node runs 12.4.0 \(needed because model /s/m.zip was never imported\).$'
+    with pytest.raises(_plan.PlanError, match=expected):
         _apply.check_package_versions([step], '12.4.0')
     _apply.check_package_versions([step], '12.5.0')
     _apply.check_package_versions([step], None)  # unknown: tried, not refused
