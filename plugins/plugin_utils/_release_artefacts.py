@@ -126,7 +126,9 @@ def _find(find, given, label, want_dir):
 
 def _under(staging_dir, *parts):
     if not staging_dir or not posixpath.isabs(staging_dir):
-        raise ReleaseInputError('staging_dir must be an absolute path on the node, got %r.' % (staging_dir,))
+        raise ReleaseInputError('staging_dir must be an absolute path on the node, got %r (with the deploy role: '
+                                'apinode_deploy_staging_dir, by default <apinode_data_dir>/dss-apinode-staging, so give '
+                                'apinode_data_dir as an absolute path).' % (staging_dir,))
     return posixpath.join(staging_dir, *parts)
 
 
