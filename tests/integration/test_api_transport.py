@@ -183,3 +183,31 @@ def test_local_connection_hosts_deploy_the_same_way(sim_fleet, churn, run_playbo
         assert served(node)[1]["generation"] == "v1"
         assert IMPORT_FROM_STREAM in paths(node, "POST") and IMPORT_FROM_ARCHIVE not in paths(node)
         assert staging_dirs_under(node) == []
+
+
+def background_staging_is_safe(transport):
+    """Mirror of the role's rule: ansible-core before 2.20.3 polls a delegated background task with the
+    inventory host's Python (ansible/ansible#86491), so the api transport stages in the foreground there."""
+    from ansible.module_utils.compat.version import LooseVersion
+    from ansible.release import __version__ as core_version
+
+    return transport == "node" or LooseVersion(core_version) >= LooseVersion("2.20.3")
+
+
+@pytest.mark.parametrize("transport", ["node", "api"])
+def test_a_long_import_prints_progress_where_the_core_can_poll_it(
+        sim_fleet, churn, run_playbook, fleet_inventory, tmp_path, transport):
+    """A 2 s preload: progress lines every second where the background poll is safe; elsewhere one call
+    that ends (before the fix, an api-transport stage waited for the whole stage timeout)."""
+    fleet = sim_fleet(nodes=1)
+    fleet.nodes[0].set_costs(preload_seconds=2)
+    inventory = (unreachable_inventory(fleet, tmp_path / "inventory.json") if transport == "api"
+                 else fleet_inventory(fleet, tmp_path / "inventory.json"))
+
+    result = run_playbook(ROLLING_DEPLOY, inventory=inventory, extra_vars=api_vars(
+        churn, "v1", apinode_deploy_transport=transport, apinode_deploy_progress_seconds=1,
+        apinode_deploy_stage_timeout=60))
+
+    assert result.rc == 0, result.output
+    assert served(fleet.nodes[0])[1]["generation"] == "v1"
+    assert ("ASYNC POLL on node1" in result.output) is background_staging_is_safe(transport), result.output
