@@ -27,8 +27,6 @@ from ansible_collections.dss.apinode.plugins.module_utils._service_state import 
 
 # Step fields that only the apply needs (the marker record is rebuilt from the step's own fields).
 PRIVATE_STEP_FIELDS = ('record', 'tag')
-# The user API answers errors with these statuses; the smoke test judges them instead of raising.
-USER_API_ERRORS = tuple(range(400, 600))
 EMPTY_RELEASE = ('The release is empty: it names no service, code env or model (options services, code_envs and models; '
                  'with the dss.apinode.deploy role apinode_deploy_services, apinode_deploy_code_envs and '
                  'apinode_deploy_models). A misspelt variable name or a forgotten -e @release.yml leaves them empty.')

@@ -16,11 +16,26 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import copy
+
 SINGLE = 'SINGLE_GENERATION'
 MULTI = 'MULTI_GENERATION'
 # The node checks the sum of the probabilities with this tolerance; two probabilities closer than it are equal.
 TOLERANCE = 1e-6
 STRATEGIES = {'random': 'RANDOM', 'hash_based': 'HASH_BASED'}
+# The options that give a mapping, declared once for apinode_service and for the services of apinode_release.
+MAPPING_ARGUMENT_SPEC = dict(
+    mapping=dict(type='list', elements='dict', options=dict(
+        generation=dict(type='str', required=True),
+        proba=dict(type='float', required=True),
+    )),
+    strategy=dict(type='str', choices=list(STRATEGIES)),
+)
+
+
+def mapping_argument_spec():
+    """A copy of ``MAPPING_ARGUMENT_SPEC`` (``mapping`` and ``strategy``), for a module's argument spec."""
+    return copy.deepcopy(MAPPING_ARGUMENT_SPEC)
 
 
 def _strategy_option(server_value):

@@ -29,6 +29,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import copy
 import json
 import time
 
@@ -53,6 +54,34 @@ DEFAULT_STATUS = (200,)
 # The user API answers errors with these statuses; they are judged, never raised.
 USER_API_ERRORS = tuple(range(400, 600))
 USER_API_PREFIX = '/public/api/v1/'
+# How the node refuses a query forced to a generation that is not loaded (HTTP 400).
+NOT_LOADED = 'Invalid selected generation'
+
+# The options of one query, declared once for the argument specs of apinode_predict and of the smoke tests of
+# apinode_release (services[].smoke_tests[]); each module adds the service and the credentials it takes.
+# Documented in the doc fragment dss.apinode.query (apinode_predict) and in apinode_release's suboptions.
+QUERY_ARGUMENT_SPEC = dict(
+    endpoint=dict(type='str', required=True),
+    type=dict(type='str', default=DEFAULT_TYPE, choices=list(ENDPOINT_TYPES)),
+    features=dict(type='dict'),
+    items=dict(type='list', elements='dict'),
+    params=dict(type='dict'),
+    data=dict(type='dict'),
+    generation=dict(type='str'),
+    # Picks a generation; not a secret.
+    dispatch_key=dict(type='str', no_log=False),
+    expected_status=dict(type='list', elements='int', default=list(DEFAULT_STATUS)),
+    expected_prediction=dict(type='raw'),
+    expect=dict(type='dict'),
+)
+
+
+def query_argument_spec(**options):
+    """A copy of ``QUERY_ARGUMENT_SPEC`` with ``options`` (name -> argument spec entry) added, for a module's
+    argument spec."""
+    spec = copy.deepcopy(QUERY_ARGUMENT_SPEC)
+    spec.update(options)
+    return spec
 
 
 def query_problem(query, where='the query'):
@@ -186,7 +215,8 @@ def judge(query, status, answer):
 
     ``status``: the HTTP status, None when the node could not be reached; ``answer``: the parsed body (an error
     text as ``{message}``). Returns ``{status, served_generation, prediction, passed, message}``, where message is
-    ``ok`` or one sentence naming what differs.
+    ``ok`` or one sentence naming what differs; the node's ``Invalid selected generation`` (HTTP 400) is explained
+    first as a forced generation that is not loaded.
     """
     kind = query.get('type') or DEFAULT_TYPE
     body = answer if isinstance(answer, dict) else {}
@@ -207,6 +237,10 @@ def judge(query, status, answer):
         else:
             verdict['message'] = 'HTTP %s, expected HTTP %s%s' % (shown, ' or '.join(str(s) for s in statuses),
                                                                   ': %s' % reason if reason else '')
+        forced = query.get('generation')
+        if status == 400 and forced not in (None, '') and to_text(reason or '').startswith(NOT_LOADED):
+            verdict['message'] = ('generation %s is not loaded on the node (a forced generation must be in the '
+                                  'mapping or preloaded): %s' % (forced, verdict['message']))
     elif generation not in (None, '') and served != generation and not (served is None and self_judged):
         verdict['message'] = 'answered by generation %s, not %s' % (served, generation)
     elif query.get('expected_prediction') is not None and prediction != query['expected_prediction']:

@@ -27,10 +27,12 @@ description:
     expected and the value found.
   - The release engine's smoke tests (M(dss.apinode.apinode_release), role C(dss.apinode.deploy)) send the same
     queries and judge them the same way.
-  - The admin key (O(api_key)) is neither needed nor sent. A service that is not public needs one of its own API
-    keys (O(user_api_key)) or a token (O(bearer_token)).
+  - The query is authenticated with one of the service's own API keys (O(user_api_key)) or a token
+    (O(bearer_token)) when the service is not public, and with nothing when it is. The node's admin key
+    (O(api_key)) is neither needed nor sent.
 extends_documentation_fragment:
   - dss.apinode.connection
+  - dss.apinode.query
   - dss.apinode.attributes
 attributes:
   check_mode:
@@ -48,59 +50,21 @@ options:
     description: Service id.
     type: str
     required: true
-  endpoint:
-    description: Endpoint id.
-    type: str
-    required: true
-  type:
+  api_key:
     description:
-      - What the query asks of the endpoint, which is also the last segment of its path.
-      - V(predict) - one prediction from O(features) (prediction endpoints, standard or custom).
-      - V(predict-multi) - one prediction per record of O(items).
-      - V(forecast) - a time-series forecast from the history records in O(items).
-      - V(run) - call a Python or R function endpoint with O(params) as its keyword arguments.
-      - V(query) - run a SQL query endpoint with O(params) as its named parameters.
-      - V(lookup) - look O(data) up in a dataset lookup endpoint.
-    type: str
-    choices: [predict, predict-multi, forecast, run, query, lookup]
-    default: predict
-  features:
-    description: The features of the record to score. Required with O(type=predict).
-    type: dict
-  items:
-    description:
-      - Required with O(type=predict-multi) (the features of each record to score) and O(type=forecast) (the history,
-        one record per time step and time series, with its date, target and identifier columns).
-    type: list
-    elements: dict
-  params:
-    description:
-      - The keyword arguments of the function (O(type=run)) or the named parameters of the SQL query (O(type=query)),
-        sent as the body of the query. Defaults to none.
-    type: dict
-  data:
-    description: The record to look up. Required with O(type=lookup).
-    type: dict
-  generation:
-    description:
-      - Force the query to this generation (C(dispatch.forcedGeneration)), whatever the service's mapping. The
-        generation must be loaded on the node (mapped, or preloaded), otherwise the node answers 400.
-      - The answer must then come from this generation (C(apiContext.serviceGeneration)) unless it carries no
-        C(apiContext) and the task judges it with O(expect) or O(expected_status).
-      - Not with O(dispatch_key).
-    type: str
-  dispatch_key:
-    description:
-      - Send this dispatch key (C(dispatch.dispatchKey)) and let the node pick the generation, as it does for
-        callers. A V(HASH_BASED) mapping sends the same key to the same generation, and refuses (HTTP 400) queries
-        without one.
-      - Not with O(generation).
+      - Not used - a query never sends the node's admin key, so this module needs none (neither as an option nor
+        through E(DATAIKU_APINODE_API_KEY)).
+      - Accepted so that the connection options set for every module of the collection (C(module_defaults) of
+        C(group/dss.apinode.apinode), an AWX credential) can be set for this one too.
+      - To query a service that is not public, give O(user_api_key) or O(bearer_token).
     type: str
   user_api_key:
     description:
-      - One of the service's own API keys (defined in the API designer, not on the node), for a service that is not
-        public. Sent with HTTP Basic authentication as the user name with an empty password.
-      - Never logged or returned.
+      - One of the service's own API keys (defined with the service in DSS, in the API designer, not on the node).
+        Needed when the service is not public, which the node otherwise answers with HTTP 401; leave it out for a
+        public service.
+      - Sent with HTTP Basic authentication as the user name with an empty password. Never logged or returned.
+      - Not with O(bearer_token).
     type: str
   bearer_token:
     description:
@@ -108,83 +72,87 @@ options:
         service's API keys, which nodes accept this way too.
       - Not with O(user_api_key). Never logged or returned.
     type: str
-  expected_status:
-    description:
-      - The HTTP statuses that pass. A Python endpoint that answers errors with its own status (for example 422)
-        can be tested for it.
-    type: list
-    elements: int
-    default: [200]
-  expected_prediction:
-    description:
-      - The prediction expected - C(result.prediction) with O(type=predict), the list of C(results[].prediction)
-        with O(type=predict-multi).
-    type: raw
-  expect:
-    description:
-      - Values the answer must hold, by dotted path into its JSON - names of object fields and indexes of lists
-        joined by dots, for example C(result.probas.yes), C(results.0.data.segment) or C(response.status).
-      - A path missing from the answer fails the task, like a different value. Values compare as JSON values
-        (C(1) and C("1") differ).
-    type: dict
 notes:
   - The answer's body is returned as parsed JSON; a body that is not JSON is returned as a dict with the text as C(message).
   - The query is sent once when the node answers, whatever the status. A query that could not reach the node is
     retried after the connection failure (O(retries)), except a function call (O(type=run)), which is sent once.
   - For O(type=run) and O(type=query) the C(dispatch) object travels in the body with the parameters, where the
     node reads it.
+  - The node answers HTTP 400 C(Invalid selected generation) when the query forces a generation (O(generation)) that
+    is not loaded. A generation is loaded while the service's mapping names it, or after it is preloaded
+    (M(dss.apinode.apinode_generation) with O(dss.apinode.apinode_generation#module:preload=true)); an imported
+    generation that is neither is not. The task's message then starts with C(generation <id> is not loaded on the
+    node). M(dss.apinode.apinode_info) shows which generations are loaded (C(mounted)).
+  - The node answers HTTP 400 C(For a HASH_BASED dispatch, the dispatch key is mandatory in queries) when the
+    service's mapping is V(hash_based) and the query has neither O(dispatch_key) nor O(generation).
 seealso:
   - module: dss.apinode.apinode_release
   - module: dss.apinode.apinode_info
 '''
 
 EXAMPLES = r'''
-- name: Score one record (public service)
-  dss.apinode.apinode_predict:
-    service: churn
-    endpoint: predict
-    features: {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
-  register: scored
+- name: Query the churn service
+  hosts: apinodes
+  module_defaults:
+    group/dss.apinode.apinode:
+      # The URL is enough: queries never send the node's admin key.
+      url: http://127.0.0.1:12000
+  tasks:
+    - name: Score one record (public service)
+      dss.apinode.apinode_predict:
+        service: churn
+        endpoint: predict
+        features: {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
+      register: scored
 
-- name: Show the prediction and the generation that answered
-  ansible.builtin.debug:
-    msg: "{{ scored.prediction }} from {{ scored.served_generation }} in {{ scored.latency_ms }} ms"
+    - name: Show the prediction and the generation that answered
+      ansible.builtin.debug:
+        msg: "{{ scored.prediction }} from {{ scored.served_generation }} in {{ scored.latency_ms }} ms"
 
-- name: Force one generation (it must be loaded - mapped, or preloaded before a switch) and check the answer
-  dss.apinode.apinode_predict:
-    service: churn
-    endpoint: predict
-    generation: v1
-    features: {age: 23, plan: basic, monthly_charges: 19.9, tenure_months: 2}
-    expect:
-      apiContext.endpointId: predict
+    - name: Force one generation (it must be loaded - mapped, or preloaded before a switch) and check the answer
+      dss.apinode.apinode_predict:
+        service: churn
+        endpoint: predict
+        generation: v1
+        features: {age: 23, plan: basic, monthly_charges: 19.9, tenure_months: 2}
+        expect:
+          apiContext.endpointId: predict
 
-- name: Several records in one query, as a caller of a hash-based mapping (with a dispatch key)
-  dss.apinode.apinode_predict:
-    service: churn
-    endpoint: predict
-    type: predict-multi
-    dispatch_key: customer-1234
-    items:
-      - {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
-      - {age: 67, plan: silver, monthly_charges: 45.0, tenure_months: 60}
+    - name: Several records in one query, as a caller of a hash-based mapping (with a dispatch key)
+      dss.apinode.apinode_predict:
+        service: churn
+        endpoint: predict
+        type: predict-multi
+        dispatch_key: customer-1234
+        items:
+          - {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
+          - {age: 67, plan: silver, monthly_charges: 45.0, tenure_months: 60}
 
-- name: A service that is not public, with one of its own API keys
-  dss.apinode.apinode_predict:
-    service: churn
-    endpoint: predict
-    features: {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
-    user_api_key: "{{ vault_apinode_awx_key }}"
+    - name: A service that is not public, with one of its own API keys (not the node's admin key)
+      dss.apinode.apinode_predict:
+        service: churn
+        endpoint: predict
+        features: {age: 42, plan: gold, monthly_charges: 70.5, tenure_months: 12}
+        user_api_key: "{{ vault_churn_user_key }}"
 
-- name: A gate of your own - fail the play unless the endpoint says the customer stays
-  dss.apinode.apinode_predict:
-    service: churn
-    endpoint: predict
-    features: {age: 67, plan: silver, monthly_charges: 45.0, tenure_months: 60}
-    expected_status: [200]
-    expect:
-      apiContext.serviceId: churn
-  check_mode: true
+    - name: A gate of your own - fail the play unless the endpoint says the customer stays (runs in check mode too)
+      dss.apinode.apinode_predict:
+        service: churn
+        endpoint: predict
+        features: {age: 67, plan: silver, monthly_charges: 45.0, tenure_months: 60}
+        # Quoted: unquoted, YAML reads no as a boolean.
+        expected_prediction: "no"
+        expect:
+          apiContext.serviceId: churn
+
+    - name: Call a Python function endpoint and check a field of what it returns
+      dss.apinode.apinode_predict:
+        service: churn
+        endpoint: segment
+        type: run
+        params: {customer_id: 1234}
+        expect:
+          response.segment: gold
 '''
 
 RETURN = r'''
@@ -233,21 +201,11 @@ from ansible_collections.dss.apinode.plugins.module_utils._common import (
 )
 from ansible_collections.dss.apinode.plugins.module_utils._urls import url_problem, user_info_secrets
 
-ARGUMENT_SPEC = dict(
+# The query's options are apinode_release's smoke-test options too (_predict.QUERY_ARGUMENT_SPEC).
+ARGUMENT_SPEC = _predict.query_argument_spec(
     service=dict(type='str', required=True),
-    endpoint=dict(type='str', required=True),
-    type=dict(type='str', default='predict', choices=list(_predict.ENDPOINT_TYPES)),
-    features=dict(type='dict'),
-    items=dict(type='list', elements='dict'),
-    params=dict(type='dict'),
-    data=dict(type='dict'),
-    generation=dict(type='str'),
-    dispatch_key=dict(type='str', no_log=False),
     user_api_key=dict(type='str', no_log=True),
     bearer_token=dict(type='str', no_log=True),
-    expected_status=dict(type='list', elements='int', default=[200]),
-    expected_prediction=dict(type='raw'),
-    expect=dict(type='dict'),
 )
 
 

@@ -160,9 +160,9 @@ options:
       smoke_tests:
         description:
           - Queries sent through the user API (C(/public/api/v1/<service>/<endpoint>/<type>)) right after the
-            switch, forced to one generation, the same queries and verdicts as M(dss.apinode.apinode_predict).
-            By default a test passes on HTTP 200 when C(apiContext.serviceGeneration) is that generation and, if
-            set, the prediction is O(services[].smoke_tests[].expected_prediction).
+            switch, forced to one generation unless they send a dispatch key, the same queries and verdicts as
+            M(dss.apinode.apinode_predict). By default a test passes on HTTP 200 when C(apiContext.serviceGeneration)
+            is that generation and, if set, the prediction is O(services[].smoke_tests[].expected_prediction).
           - O(services[].smoke_tests[].expected_status) and O(services[].smoke_tests[].expect) judge endpoints whose
             answers are custom (a Python endpoint that answers its own status and body, without C(apiContext)).
           - Run after the switches of the node.
@@ -176,56 +176,84 @@ options:
             required: true
           type:
             description:
-              - What the query asks of the endpoint - V(predict) (a prediction endpoint, one record),
-                V(predict-multi) (several records), V(forecast) (a time-series forecast), V(run) (a Python or R
-                function endpoint), V(query) (a SQL query endpoint), V(lookup) (a dataset lookup endpoint).
+              - What the query asks of the endpoint, which is also the last segment of its path.
+              - V(predict) - one prediction from O(services[].smoke_tests[].features) (prediction endpoints, standard
+                or custom).
+              - V(predict-multi) - one prediction per record of O(services[].smoke_tests[].items).
+              - V(forecast) - a time-series forecast from the history records in O(services[].smoke_tests[].items).
+              - V(run) - call a Python or R function endpoint with O(services[].smoke_tests[].params) as its keyword
+                arguments.
+              - V(query) - run a SQL query endpoint with O(services[].smoke_tests[].params) as its named parameters.
+              - V(lookup) - look O(services[].smoke_tests[].data) up in a dataset lookup endpoint.
             type: str
             choices: [predict, predict-multi, forecast, run, query, lookup]
             default: predict
           features:
-            description: The features of the record to score. Required with V(predict).
+            description: The features of the record to score. Required with O(services[].smoke_tests[].type=predict).
             type: dict
           items:
             description:
-              - The records, required with V(predict-multi) (features of each record to score) and V(forecast)
-                (the history, one record per time step and series).
+              - Required with O(services[].smoke_tests[].type=predict-multi) (the features of each record to score) and
+                O(services[].smoke_tests[].type=forecast) (the history, one record per time step and time series, with
+                its date, target and identifier columns).
             type: list
             elements: dict
           params:
-            description: The keyword arguments of the function (V(run)) or the named parameters of the SQL query (V(query)).
+            description:
+              - The keyword arguments of the function (O(services[].smoke_tests[].type=run)) or the named parameters of
+                the SQL query (O(services[].smoke_tests[].type=query)), sent as the body of the query. Defaults to none.
             type: dict
           data:
-            description: The record to look up (V(lookup)). Required with V(lookup).
+            description: The record to look up. Required with O(services[].smoke_tests[].type=lookup).
             type: dict
           generation:
             description:
-              - Generation forced for the test. Defaults to the service's generation (or its package's).
+              - Force the query to this generation (C(dispatch.forcedGeneration)), whatever the service's mapping.
+                Defaults to the generation the service switches to (O(services[].generation), or its package's).
+              - The generation must be loaded on the node - in the service's mapping, or preloaded. Otherwise the node
+                answers HTTP 400 C(Invalid selected generation) and the test fails, saying the generation is not loaded.
+              - The answer must then come from this generation (C(apiContext.serviceGeneration)) unless it carries no
+                C(apiContext) and the test judges it with O(services[].smoke_tests[].expect) or
+                O(services[].smoke_tests[].expected_status).
               - Not with O(services[].smoke_tests[].dispatch_key).
             type: str
           dispatch_key:
             description:
-              - Send this dispatch key instead of forcing a generation, as a caller of a V(hash_based) mapping must.
-                The node picks the generation, and any generation it serves may answer.
+              - Send this dispatch key (C(dispatch.dispatchKey)) and let the node pick the generation, as it does for
+                callers. A mapping with the V(hash_based) strategy sends the same key to the same generation, and refuses
+                (HTTP 400) queries without one. Any generation the service serves may answer.
+              - Not with O(services[].smoke_tests[].generation). When a service with O(services[].strategy=hash_based)
+                has no test with a dispatch key, its first test is also sent with the key C(dss-apinode-smoke).
             type: str
           api_key:
             description:
-              - User API key of the service (HTTP Basic, the key as user name); not the admin key. Never logged or returned.
+              - One of the service's own API keys (defined with the service in DSS, in the API designer, not on the
+                node), for a service that is not public; not the node's admin key.
+              - Sent with HTTP Basic authentication as the user name with an empty password. Never logged or returned.
             type: str
           expected_status:
-            description: The HTTP statuses that pass.
+            description:
+              - The HTTP statuses that pass. A Python endpoint that answers errors with its own status (for example 422)
+                can be tested for it.
             type: list
             elements: int
             default: [200]
           expected_prediction:
             description:
-              - The prediction the test expects - C(result.prediction) with V(predict), the list of C(results[].prediction)
-                with V(predict-multi).
+              - The prediction expected - C(result.prediction) with O(services[].smoke_tests[].type=predict), the list of
+                C(results[].prediction) with O(services[].smoke_tests[].type=predict-multi), compared as a JSON value
+                (C(1) and C("1") differ).
+              - Quote a label that YAML would read as something else - V("no") is a string, V(no) unquoted is a
+                boolean.
+              - Only with O(services[].smoke_tests[].type=predict) and O(services[].smoke_tests[].type=predict-multi);
+                for the other types use O(services[].smoke_tests[].expect).
             type: raw
           expect:
             description:
-              - Values the answer must hold, by dotted path into its JSON (names and list indexes), for example
-                C(response.status) or C(results.0.data.segment). A failed test names the path, the value expected
-                and the value found.
+              - Values the answer must hold, by dotted path into its JSON - names of object fields and indexes of lists
+                joined by dots, for example C(result.probas.yes), C(results.0.data.segment) or C(response.status).
+              - A path missing from the answer fails the test, like a different value. Values compare as JSON values
+                (C(1) and C("1") differ).
             type: dict
   code_envs:
     description: Exported code env folders on the node, imported into the code-env cache unless already imported.
@@ -683,6 +711,7 @@ diff:
   type: dict
 '''
 
+from ansible_collections.dss.apinode.plugins.module_utils import _mapping, _predict
 from ansible_collections.dss.apinode.plugins.module_utils._apply import ReleaseRun
 from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeClient
 from ansible_collections.dss.apinode.plugins.module_utils._common import build_module, client_from_module
@@ -690,15 +719,11 @@ from ansible_collections.dss.apinode.plugins.module_utils._common import build_m
 ARGUMENT_SPEC = dict(
     phase=dict(type='str', default='all', choices=['stage', 'activate', 'retain', 'rollback', 'all']),
     services=dict(type='list', elements='dict', default=[], options=dict(
+        _mapping.mapping_argument_spec(),
         id=dict(type='str', required=True),
         package=dict(type='path'),
         tag=dict(type='dict'),
         generation=dict(type='str'),
-        mapping=dict(type='list', elements='dict', options=dict(
-            generation=dict(type='str', required=True),
-            proba=dict(type='float', required=True),
-        )),
-        strategy=dict(type='str', choices=['random', 'hash_based']),
         enabled=dict(type='bool', default=True),
         new=dict(type='bool', default=False),
         steps=dict(type='list', elements='dict', options=dict(
@@ -712,19 +737,9 @@ ARGUMENT_SPEC = dict(
             on_insufficient_traffic=dict(type='str', choices=['fail', 'hold']),
             max_latency_ms=dict(type='float'),
         )),
-        smoke_tests=dict(type='list', elements='dict', default=[], options=dict(
-            endpoint=dict(type='str', required=True),
-            type=dict(type='str', default='predict', choices=['predict', 'predict-multi', 'forecast', 'run', 'query', 'lookup']),
-            features=dict(type='dict'),
-            items=dict(type='list', elements='dict'),
-            params=dict(type='dict'),
-            data=dict(type='dict'),
-            generation=dict(type='str'),
-            dispatch_key=dict(type='str', no_log=False),
+        # apinode_predict's query options, with the service's user key as api_key.
+        smoke_tests=dict(type='list', elements='dict', default=[], options=_predict.query_argument_spec(
             api_key=dict(type='str', no_log=True),
-            expected_status=dict(type='list', elements='int', default=[200]),
-            expected_prediction=dict(type='raw'),
-            expect=dict(type='dict'),
         )),
     )),
     code_envs=dict(type='list', elements='dict', default=[], options=dict(

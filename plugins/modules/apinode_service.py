@@ -296,6 +296,7 @@ plan:
 
 from ansible_collections.dss.apinode.plugins.module_utils import _change
 from ansible_collections.dss.apinode.plugins.module_utils._common import build_module, client_from_module
+from ansible_collections.dss.apinode.plugins.module_utils._mapping import mapping_argument_spec
 from ansible_collections.dss.apinode.plugins.module_utils._service_plan import (
     plan_service,
     read_service,
@@ -310,14 +311,10 @@ def main():
         state=dict(type='str', default='present', choices=['present', 'absent']),
         enabled=dict(type='bool'),
         generation=dict(type='str'),
-        mapping=dict(type='list', elements='dict', options=dict(
-            generation=dict(type='str', required=True),
-            proba=dict(type='float', required=True),
-        )),
-        strategy=dict(type='str', choices=['random', 'hash_based']),
         # A label for the query log, not a credential.
         audit_routing_key=dict(type='str', no_log=False),
     )
+    argument_spec.update(mapping_argument_spec())
     module = build_module(argument_spec, supports_check_mode=True,
                           mutually_exclusive=[['generation', 'mapping']])
     params = module.params
