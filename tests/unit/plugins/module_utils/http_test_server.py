@@ -8,6 +8,11 @@
 Tests queue canned answers (``respond``, ``slow``, ``drop``), send requests, then read what the
 server received (``requests``). TLS material comes from ``trustme``: a throw-away CA, a server
 certificate for 127.0.0.1 and, for mutual TLS, a client certificate the server requires.
+
+It serves the tests of the transport: what reaches the socket (headers, encoded paths, multipart
+bodies, TLS) and what the client does with slow, dropped or failing answers. Module tests that check
+which requests a module sends, in order, use ``modules/scripted_node.py``, which stands in for
+``open_url`` without a socket.
 """
 
 from __future__ import absolute_import, division, print_function

@@ -3,8 +3,13 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""A module run against a scripted admin API: each test lists the requests the module must send, in order,
-with the node's answers, and the run fails on any other request or on a request left unsent."""
+"""A module run against a scripted API node: each test lists the requests the module must send, in order,
+with the node's answers, and the run fails on any other request or on a request left unsent.
+
+The node stands in for ``open_url``, so no socket is opened: it is for a module's requests and results.
+The transport itself (TLS, timeouts, retries, dropped connections) is tested against the real local
+server of ``module_utils/http_test_server.py``.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -32,13 +37,15 @@ ANY = object()
 class Call(object):
     """One expected request and the node's answer.
 
-    ``path``: relative to the admin API (``services/churn``). ``body`` and ``query``: what the request must
-    carry (ANY: not checked). ``version``: the DSS-Version header of a successful answer (None: no header).
+    ``path``: relative to the admin API (``services/churn``), or absolute for the user API
+    (``/public/api/v1/...``). ``body`` and ``query``: what the request must carry (ANY: not checked).
+    ``version``: the DSS-Version header of a successful answer (None: no header). ``raw``: bytes answered
+    as they are, for an answer that is not JSON.
     """
 
-    def __init__(self, method, path, answer=None, status=200, body=ANY, query=ANY, version=VERSION):
+    def __init__(self, method, path, answer=None, status=200, body=ANY, query=ANY, version=VERSION, raw=None):
         self.method, self.path, self.answer, self.status = method, path, answer, status
-        self.body, self.query, self.version = body, query, version
+        self.body, self.query, self.version, self.raw = body, query, version, raw
 
 
 class Exchange(object):
@@ -67,7 +74,9 @@ class Exchange(object):
             assert body == call.body
         if call.query is not ANY:
             assert query == call.query
-        payload = json.dumps(call.answer).encode('utf-8') if call.answer is not None else b''
+        payload = call.raw
+        if payload is None:
+            payload = json.dumps(call.answer).encode('utf-8') if call.answer is not None else b''
         if call.status >= 400:
             raise HTTPError(url, call.status, 'error', {}, io.BytesIO(payload))
         return _Response(call.status, payload, call.version)
@@ -90,19 +99,23 @@ class _Response(object):
         return self.raw
 
 
-def runner(monkeypatch, capsys, name, secrets=()):
-    """run(args, calls, check_mode=False, diff=False) -> (failed, result, exchange) for module ``name``.
+def runner(monkeypatch, capsys, name, secrets=(), defaults=None):
+    """run(args, calls, check_mode=False, diff=False, url=URL) -> (failed, result, exchange) for module ``name``.
 
+    ``defaults``: module arguments every run gets unless ``args`` gives them; ``url=None`` leaves the url out.
     The output never holds the admin key nor any of ``secrets``; every scripted request was sent.
     """
     for variable in ('DATAIKU_APINODE_URL', 'DATAIKU_APINODE_API_KEY', 'DATAIKU_APINODE_TIMEOUT'):
         monkeypatch.delenv(variable, raising=False)
     module = importlib.import_module('ansible_collections.dss.apinode.plugins.modules.%s' % name)
 
-    def run(args, calls, check_mode=False, diff=False):
+    def run(args, calls, check_mode=False, diff=False, url=URL):
         exchange = Exchange(calls)
         monkeypatch.setattr(_client, 'open_url', exchange)
-        payload = dict(url=URL, api_key=ADMIN_KEY, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        payload = dict(api_key=ADMIN_KEY, _ansible_check_mode=check_mode, _ansible_diff=diff)
+        if url:
+            payload['url'] = url
+        payload.update(defaults or {})
         payload.update(args)
         monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': payload}).encode('utf-8'))
         if hasattr(basic, '_ANSIBLE_PROFILE'):

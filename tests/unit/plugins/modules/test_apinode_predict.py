@@ -11,97 +11,30 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
-import io
 import json
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.six.moves.urllib.parse import unquote, urlsplit
+from ansible_collections.dss.apinode.tests.unit.plugins.modules.scripted_node import ADMIN_KEY, Call, runner
 
-from ansible_collections.dss.apinode.plugins.module_utils import _client
-from ansible_collections.dss.apinode.plugins.modules import apinode_predict
-
-URL = 'http://127.0.0.1:12000'
-ADMIN_KEY = 'adminKey-Pr3dict'
 USER_KEY = 'userKey-Qu3ry'
 TOKEN = 'eyJhbGciOiJSUzI1NiJ9.payload.signature'
-ANY = object()
-
-
-class Call(object):
-    """One expected request and the node's answer. ``body``: the JSON body expected (ANY: not checked)."""
-
-    def __init__(self, path, status=200, answer=None, body=ANY, raw=None):
-        self.path, self.status, self.answer, self.body, self.raw = path, status, answer, body, raw
-
-
-class Exchange(object):
-    """Stands in for open_url: checks each request against the script and answers it."""
-
-    def __init__(self, calls):
-        self.script = list(calls)
-        self.requests = []
-
-    def __call__(self, url, data=None, headers=None, method=None, **kwargs):
-        path = unquote(urlsplit(url).path)
-        assert self.script, 'unexpected request %s %s' % (method, path)
-        call = self.script.pop(0)
-        assert (method, path) == ('POST', call.path)
-        body = json.loads(data.decode('utf-8')) if data else None
-        if call.body is not ANY:
-            assert body == call.body
-        self.requests.append(dict(method=method, path=path, body=body, headers=dict(headers or {})))
-        raw = call.raw if call.raw is not None else (json.dumps(call.answer).encode('utf-8') if call.answer is not None else b'')
-        if call.status >= 400:
-            raise HTTPError(url, call.status, 'error', {}, io.BytesIO(raw))
-        return _Response(call.status, raw)
-
-
-class _Response(object):
-    def __init__(self, status, raw):
-        self.status, self.raw, self.headers = status, raw, {'Content-Type': 'application/json'}
-
-    def getcode(self):
-        return self.status
-
-    def read(self):
-        return self.raw
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in ('DATAIKU_APINODE_URL', 'DATAIKU_APINODE_API_KEY', 'DATAIKU_APINODE_TIMEOUT'):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def run(monkeypatch, capsys):
-    """run(args, calls) -> (failed, result, exchange): the module's main() with ``calls`` scripted."""
-    def runner(args, calls, check_mode=False, url=URL):
-        exchange = Exchange(calls)
-        monkeypatch.setattr(_client, 'open_url', exchange)
-        payload = dict(api_key=ADMIN_KEY, service='churn', endpoint='predict', _ansible_check_mode=check_mode)
-        if url:
-            payload['url'] = url
-        payload.update(args)
-        monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': payload}).encode('utf-8'))
-        if hasattr(basic, '_ANSIBLE_PROFILE'):
-            monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy')
-        with pytest.raises(SystemExit):
-            apinode_predict.main()
-        out = capsys.readouterr().out
-        for secret in (ADMIN_KEY, USER_KEY, TOKEN):
-            assert secret not in out
-        result = json.loads(out.strip().splitlines()[-1])
-        assert exchange.script == [], 'requests never sent: %s' % [c.path for c in exchange.script]
+    """run(args, calls, check_mode=False, url=URL) -> (failed, result, exchange): main() with ``calls`` scripted."""
+    scripted = runner(monkeypatch, capsys, 'apinode_predict', secrets=(USER_KEY, TOKEN),
+                      defaults=dict(service='churn', endpoint='predict'))
+
+    def run_predict(args, calls, **kwargs):
+        failed, result, exchange = scripted(args, calls, **kwargs)
         for request in exchange.requests:
             # The admin key never goes to the user API.
             assert ADMIN_KEY not in json.dumps(request)
             assert base64.b64encode(('%s:' % ADMIN_KEY).encode()).decode() not in json.dumps(request)
-        return bool(result.get('failed')), result, exchange
-    return runner
+        return failed, result, exchange
+    return run_predict
 
 
 def answer(generation='v2', **payload):
@@ -115,7 +48,7 @@ PREDICTED = answer(result={'prediction': 'yes', 'probas': {'yes': 0.8, 'no': 0.2
 class TestTypes:
     def test_predict_on_a_public_service(self, run):
         failed, result, exchange = run(dict(features={'age': 42}), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED, body={'features': {'age': 42}})])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED, body={'features': {'age': 42}})])
         assert not failed and result['changed'] is False
         assert result['json'] == PREDICTED
         assert (result['status'], result['served_generation'], result['prediction']) == (200, 'v2', 'yes')
@@ -138,7 +71,7 @@ class TestTypes:
     ])
     def test_every_type(self, run, args, path, body, node_answer):
         failed, result, _exchange = run(dict(args, endpoint='ep'), [
-            Call('/public/api/v1/churn/ep/' + path, answer=node_answer, body=body)])
+            Call('POST', '/public/api/v1/churn/ep/' + path, answer=node_answer, body=body)])
         assert not failed, result['msg']
         assert result['json'] == node_answer and result['served_generation'] == 'v2'
         assert ('prediction' in result) == (path == 'predict-multi')
@@ -149,13 +82,13 @@ class TestTypes:
 class TestDispatch:
     def test_forced_generation(self, run):
         failed, result, _exchange = run(dict(features={}, generation='v2'), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED,
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED,
                  body={'features': {}, 'dispatch': {'forcedGeneration': 'v2'}})])
         assert not failed and result['served_generation'] == 'v2'
 
     def test_forced_generation_must_answer(self, run):
         failed, result, _exchange = run(dict(features={}, generation='v3'), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert failed
         assert result['msg'] == ('The predict query of endpoint predict of service churn failed: answered by '
                                  'generation v2, not v3.')
@@ -164,7 +97,7 @@ class TestDispatch:
 
     def test_dispatch_key_accepts_any_generation(self, run):
         failed, result, _exchange = run(dict(features={}, dispatch_key='customer-7'), [
-            Call('/public/api/v1/churn/predict/predict', answer=answer('v1', result={'prediction': 'no'}),
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=answer('v1', result={'prediction': 'no'}),
                  body={'features': {}, 'dispatch': {'dispatchKey': 'customer-7'}})])
         assert not failed and result['served_generation'] == 'v1'
 
@@ -172,7 +105,7 @@ class TestDispatch:
         error = {'errorType': 'java.lang.IllegalArgumentException',
                  'message': 'For a HASH_BASED dispatch, the dispatch key is mandatory in queries'}
         failed, result, _exchange = run(dict(features={}), [
-            Call('/public/api/v1/churn/predict/predict', status=400, answer=error)])
+            Call('POST', '/public/api/v1/churn/predict/predict', status=400, answer=error)])
         assert failed and result['status'] == 400
         assert result['msg'].endswith('HTTP 400: For a HASH_BASED dispatch, the dispatch key is mandatory in queries.')
 
@@ -180,25 +113,25 @@ class TestDispatch:
 class TestKeys:
     def test_user_key_is_sent_as_basic(self, run):
         failed, _result, exchange = run(dict(features={}, user_api_key=USER_KEY), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert not failed
         sent = exchange.requests[0]['headers']['Authorization']
         assert sent == 'Basic ' + base64.b64encode(('%s:' % USER_KEY).encode()).decode()
 
     def test_bearer_token(self, run):
         failed, _result, exchange = run(dict(features={}, bearer_token=TOKEN), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert not failed and exchange.requests[0]['headers']['Authorization'] == 'Bearer ' + TOKEN
 
     def test_wrong_key_message_shows_no_key(self, run):
         error = {'errorType': 'com.dataiku.dip.exceptions.NotAuthenticatedException', 'message': 'Unknown API key'}
         failed, result, _exchange = run(dict(features={}, user_api_key=USER_KEY), [
-            Call('/public/api/v1/churn/predict/predict', status=401, answer=error)])
+            Call('POST', '/public/api/v1/churn/predict/predict', status=401, answer=error)])
         assert failed and result['msg'].endswith('HTTP 401: Unknown API key.')
 
     def test_no_admin_key_needed(self, run, monkeypatch):
         failed, _result, _exchange = run(dict(features={}, api_key=None), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert not failed
 
 
@@ -207,42 +140,42 @@ class TestExpectations:
         custom = {'error': {'code': 'BAD_INPUT', 'fields': ['age']}}
         failed, result, _exchange = run(dict(type='run', endpoint='fn', generation='v2', expected_status=[422],
                                              expect={'error.code': 'BAD_INPUT', 'error.fields.0': 'age'}), [
-            Call('/public/api/v1/churn/fn/run', status=422, answer=custom)])
+            Call('POST', '/public/api/v1/churn/fn/run', status=422, answer=custom)])
         assert not failed, result['msg']
         assert result['status'] == 422 and result['json'] == custom and result['served_generation'] is None
 
     def test_failed_expectation_names_path_expected_and_got(self, run):
         failed, result, _exchange = run(dict(features={}, expect={'result.probas.yes': 0.5, 'result.prediction': 'yes'}), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert failed
         assert result['msg'] == ('The predict query of endpoint predict of service churn failed: result.probas.yes: '
                                  'expected 0.5, got 0.8.')
 
     def test_missing_path(self, run):
         failed, result, _exchange = run(dict(type='lookup', data={'id': 'c1'}, expect={'results.0.data.segment': 'gold'}), [
-            Call('/public/api/v1/churn/predict/lookup', answer=answer(results=[]))])
+            Call('POST', '/public/api/v1/churn/predict/lookup', answer=answer(results=[]))])
         assert failed and result['msg'].endswith("results.0.data.segment: not in the answer, expected 'gold'.")
 
     def test_expected_prediction(self, run):
         failed, result, _exchange = run(dict(features={}, expected_prediction='no'), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert failed and result['msg'].endswith("predicted 'yes', expected 'no'.")
 
     def test_unexpected_status(self, run):
         failed, result, _exchange = run(dict(features={}, expected_status=[503]), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert failed and result['msg'].endswith('HTTP 200, expected HTTP 503.')
 
     def test_text_answer(self, run):
         failed, result, _exchange = run(dict(type='run', expected_status=[200], expect={'message': 'pong'}), [
-            Call('/public/api/v1/churn/predict/run', raw=b'pong')])
+            Call('POST', '/public/api/v1/churn/predict/run', raw=b'pong')])
         assert not failed and result['json'] == {'message': 'pong'}
 
 
 class TestModes:
     def test_check_mode_sends_the_query(self, run):
         failed, result, exchange = run(dict(features={}), [
-            Call('/public/api/v1/churn/predict/predict', answer=PREDICTED)], check_mode=True)
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)], check_mode=True)
         assert not failed and result['changed'] is False and len(exchange.requests) == 1
 
 

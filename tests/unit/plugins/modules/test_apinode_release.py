@@ -10,95 +10,22 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import io
 import json
 import os
 import zipfile
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.six.moves.urllib.error import HTTPError
-from ansible.module_utils.six.moves.urllib.parse import parse_qs, unquote, urlsplit
+from ansible_collections.dss.apinode.plugins.module_utils import _fingerprint
+from ansible_collections.dss.apinode.tests.unit.plugins.modules.scripted_node import URL, Call, runner
 
-from ansible_collections.dss.apinode.plugins.module_utils import _client, _fingerprint
-from ansible_collections.dss.apinode.plugins.modules import apinode_release
-
-URL = 'http://127.0.0.1:12000'
-ADMIN_KEY = 'adminKey-R3l3ase'
 USER_KEY = 'userKey-Sm0ke'
 TAG_V2 = {'generationId': 'v2', 'createdOn': 1700002000000}
-ANY = object()
-
-
-class Call(object):
-    """One expected request and the node's answer. ``body``: the JSON body expected (ANY: not checked)."""
-
-    def __init__(self, method, path, status=200, answer=None, body=ANY, query=None):
-        self.method, self.path, self.status, self.answer, self.body, self.query = method, path, status, answer, body, query
-
-
-class Exchange(object):
-    """Stands in for open_url: checks each request against the script and answers it."""
-
-    def __init__(self, calls):
-        self.script = list(calls)
-        self.requests = []
-
-    def __call__(self, url, data=None, headers=None, method=None, **kwargs):
-        parts = urlsplit(url)
-        path = unquote(parts.path)
-        assert self.script, 'unexpected request %s %s' % (method, path)
-        call = self.script.pop(0)
-        assert (method, path) == (call.method, call.path)
-        body = json.loads(data.decode('utf-8')) if data else None
-        if call.body is not ANY:
-            assert body == call.body
-        if call.query is not None:
-            assert dict((k, v[0]) for k, v in parse_qs(parts.query).items()) == call.query
-        self.requests.append(dict(method=method, path=path, body=body, headers=dict(headers or {})))
-        raw = json.dumps(call.answer).encode('utf-8') if call.answer is not None else b''
-        if call.status >= 400:
-            raise HTTPError(url, call.status, 'error', {}, io.BytesIO(raw))
-        return _Response(call.status, raw)
-
-
-class _Response(object):
-    def __init__(self, status, raw):
-        self.status, self.raw, self.headers = status, raw, {'Content-Type': 'application/json'}
-
-    def getcode(self):
-        return self.status
-
-    def read(self):
-        return self.raw
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    for name in ('DATAIKU_APINODE_URL', 'DATAIKU_APINODE_API_KEY', 'DATAIKU_APINODE_TIMEOUT'):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture
 def run(monkeypatch, capsys):
-    """run(args, calls) -> (failed, result, exchange): the module's main() with ``calls`` scripted."""
-    def runner(args, calls, check_mode=False, diff=False):
-        exchange = Exchange(calls)
-        monkeypatch.setattr(_client, 'open_url', exchange)
-        payload = dict(url=URL, api_key=ADMIN_KEY, smoke_delay=0, _ansible_check_mode=check_mode, _ansible_diff=diff)
-        payload.update(args)
-        monkeypatch.setattr(basic, '_ANSIBLE_ARGS', json.dumps({'ANSIBLE_MODULE_ARGS': payload}).encode('utf-8'))
-        if hasattr(basic, '_ANSIBLE_PROFILE'):
-            monkeypatch.setattr(basic, '_ANSIBLE_PROFILE', 'legacy')
-        with pytest.raises(SystemExit):
-            apinode_release.main()
-        out = capsys.readouterr().out
-        assert ADMIN_KEY not in out and USER_KEY not in out
-        result = json.loads(out.strip().splitlines()[-1])
-        assert exchange.script == [], 'requests never sent: %s' % [(c.method, c.path) for c in exchange.script]
-        return bool(result.get('failed')), result, exchange
-    return runner
+    return runner(monkeypatch, capsys, 'apinode_release', secrets=(USER_KEY,), defaults=dict(smoke_delay=0))
 
 
 @pytest.fixture
@@ -127,11 +54,11 @@ SET_V2 = dict(mode='SINGLE_GENERATION', generation='v2', entries=[dict(generatio
 
 
 def services(*items):
-    return Call('GET', '/admin/api/services', answer=list(items))
+    return Call('GET', 'services', answer=list(items))
 
 
 def generations(service_id, *items):
-    return Call('GET', '/admin/api/services/%s/generations' % service_id, answer={'generations': list(items)})
+    return Call('GET', 'services/%s/generations' % service_id, answer={'generations': list(items)})
 
 
 def summary(enabled=True, mapping=None, sid='churn'):
@@ -147,7 +74,7 @@ def read(mapping, *gens, **kwargs):
 
 
 def ok(method, path, **kwargs):
-    return Call(method, '/admin/api/' + path, answer={'ok': True}, **kwargs)
+    return Call(method, path, answer={'ok': True}, **kwargs)
 
 
 def churn(package=None, **options):
@@ -260,7 +187,7 @@ class TestActivate:
                                        read(SINGLE_V2, *SERVING) + [predict()])
         assert not failed and result['changed'] is False and result['current'] is True
         assert [t['passed'] for t in result['smoke_tests']] == [True]
-        assert [r['method'] for r in exchange.requests if r['path'].startswith('/admin/api/')] == ['GET', 'GET']
+        assert [r['method'] for r in exchange.requests if not r['path'].startswith('/public/')] == ['GET', 'GET']
 
     def test_activate_check_mode(self, run, package):
         failed, result, exchange = run(dict(phase='activate', services=[churn(package(), smoke_tests=[SMOKE])]),
@@ -394,6 +321,6 @@ class TestAllAndRefusals:
 
     def test_api_error_is_reported_with_the_state_for_rollback(self, run, package):
         failed, result, _exchange = run(dict(phase='activate', services=[churn(package())]), read(SINGLE_V1, *STAGED) + [
-            Call('POST', '/admin/api/services/churn/actions/setMapping', status=500, answer={'message': 'boom'})])
+            Call('POST', 'services/churn/actions/setMapping', status=500, answer={'message': 'boom'})])
         assert failed and result['status'] == 500 and 'boom' in result['msg']
         assert result['previous'][0]['existed'] is True and result['plan'][0]['action'] == 'set_mapping'
