@@ -42,20 +42,6 @@ JAVA_ERROR = {
 }
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    # The client honours proxy variables; a developer's proxy must not intercept 127.0.0.1.
-    for name in ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY',
-                 'no_proxy', 'NO_PROXY'):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server():
-    with HttpTestServer() as srv:
-        yield srv
-
-
 class Recorder:
     """Collects what the client warns and how long it would have slept."""
 

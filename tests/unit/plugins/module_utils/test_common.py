@@ -27,7 +27,7 @@ ENV_NAMES = ('DATAIKU_APINODE_URL', 'DATAIKU_APINODE_API_KEY', 'DATAIKU_APINODE_
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
-    for name in ENV_NAMES + ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY'):
+    for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
 
 

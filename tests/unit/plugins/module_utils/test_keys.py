@@ -14,31 +14,12 @@ import base64
 import pytest
 
 from ansible_collections.dss.apinode.plugins.module_utils import _keys
-from ansible_collections.dss.apinode.plugins.module_utils._client import MASK, ApiNodeClient, ApiNodeError
-from ansible_collections.dss.apinode.tests.unit.plugins.module_utils.http_test_server import HttpTestServer
+from ansible_collections.dss.apinode.plugins.module_utils._client import MASK, ApiNodeError
 
-ADMIN_KEY = 'adminKey-Zx81qPq0'
 SECRET = 'OtherKey-7hG2kL9p'
 DAY = _keys.DAY_MS
 # 2026-01-01T00:00:00Z
 JAN_1 = 1767225600000
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server():
-    with HttpTestServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    return ApiNodeClient(server.url, api_key=ADMIN_KEY, timeout=10, retries=0)
 
 
 class FakeModule:

@@ -13,24 +13,6 @@ import pytest
 
 from ansible_collections.dss.apinode.plugins.module_utils import _versions
 from ansible_collections.dss.apinode.plugins.module_utils._client import ApiNodeClient
-from ansible_collections.dss.apinode.tests.unit.plugins.module_utils.http_test_server import HttpTestServer
-
-
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ('http_proxy', 'https_proxy', 'all_proxy', 'HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY'):
-        monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server():
-    with HttpTestServer() as srv:
-        yield srv
-
-
-@pytest.fixture
-def client(server):
-    return ApiNodeClient(server.url, api_key='adminKey-Zx81qPq0', timeout=10, retries=0)
 
 
 class Failed(Exception):

@@ -17,23 +17,15 @@ import pytest
 
 from ansible.module_utils import basic
 
-from ansible_collections.dss.apinode.tests.unit.plugins.module_utils.http_test_server import HttpTestServer
-
 ADMIN_KEY = 'adminKey-M0dUl3s'
 BAD_IDS = ['ab\n', 'ab\r', 'a\x00b', '.hidden', '..', 'a/b', 'a%2Fb', 'a b', 'x' * 256]
 TAG = {'generationId': 'v1', 'createdOn': 1700000001000}
 
 
 @pytest.fixture(autouse=True)
-def no_proxy(monkeypatch):
-    for name in ('http_proxy', 'HTTP_PROXY', 'all_proxy', 'ALL_PROXY', 'DATAIKU_APINODE_URL', 'DATAIKU_APINODE_API_KEY'):
+def clean_environment(monkeypatch):
+    for name in ('DATAIKU_APINODE_URL', 'DATAIKU_APINODE_API_KEY'):
         monkeypatch.delenv(name, raising=False)
-
-
-@pytest.fixture
-def server():
-    with HttpTestServer() as srv:
-        yield srv
 
 
 @pytest.fixture
