@@ -24,6 +24,13 @@ def _print_json(data):
     print(json.dumps(data, indent=2))
 
 
+def _print_public_json(data, keys_file):
+    """``data`` without its secrets (redact.public), and where they are: what init and up print."""
+    from apinode_sim.redact import public
+
+    _print_json(dict(public(data), keys_file=keys_file))
+
+
 def _add_server_flags(parser):
     """Flags shared by ``serve`` and ``up`` (passed through to each node)."""
     group = parser.add_argument_group("node options")
@@ -84,10 +91,11 @@ def _check_node_flags(args):
 
 
 def cmd_init(args):
+    from apinode_sim.datadir import DataDir
     from apinode_sim.fleet import init_node
 
     key = init_node(args.data_dir, admin_key=args.admin_key)
-    _print_json(key)
+    _print_public_json(key, DataDir(args.data_dir).admin_keys)
     return 0
 
 
@@ -118,7 +126,13 @@ def cmd_up(args):
     _check_node_flags(args)
     result = fleet.up(args.root, args.nodes, base_port=args.base_port, host=args.host,
                       extra_args=_server_args(args), timeout=args.timeout)
-    _print_json(result)
+    keys_file = fleet.nodes_file(args.root)
+    if args.json:
+        _print_public_json(result, keys_file)
+    else:
+        for node in result["nodes"]:
+            print("%-8s %s  %s  (pid %s)" % (node["name"], node["url"], node["data_dir"], node["pid"]))
+        print("admin keys: %s (mode 0600)" % keys_file)
     return 0
 
 
@@ -179,10 +193,11 @@ def build_parser():
     parser.add_argument("--version", action="version", version="apinode-sim " + __version__)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("init", help="create a node data dir (idempotent) and print its first admin key",
+    p = sub.add_parser("init", help="create a node data dir (idempotent) and say where its admin key is",
                        description="Create a node data dir laid out like a real API node's, with "
-                       "config/adminkeys.json holding one admin key and an executable bin/apinode-admin. "
-                       "An existing data dir is left alone and its first key is printed.")
+                       "config/adminkeys.json holding one admin key and an executable bin/apinode-admin, "
+                       "and print the key's id, label, creator and date with keys_file, the path of "
+                       "config/adminkeys.json (never the secret). An existing data dir is left alone.")
     p.add_argument("data_dir", metavar="DATA_DIR")
     p.add_argument("--admin-key", metavar="K", help="use this secret for the first admin key instead of a "
                    "generated 32-character one")
@@ -198,8 +213,9 @@ def build_parser():
 
     p = sub.add_parser("up", help="start N detached nodes and write ROOT/nodes.json",
                        description="Start N detached nodes with data dirs ROOT/node1..N, wait until each "
-                       "answers /isAlive/, write ROOT/nodes.json = {\"nodes\": [{name, url, port, admin_key, "
-                       "data_dir, pid, log}]} (mode 0600: it holds admin keys) and print it. Nodes of ROOT "
+                       "answers /isAlive/ and write ROOT/nodes.json = {\"nodes\": [{name, url, port, admin_key, "
+                       "data_dir, pid, log}]} (mode 0600: it holds the admin keys). Print each node's name, "
+                       "URL, data dir and pid, and where the admin keys are; never a key. Nodes of ROOT "
                        "that already run are kept. Logs go to ROOT/nodeI/run/sim.log.")
     p.add_argument("--nodes", type=int, default=1, metavar="N", help="number of nodes (default: 1)")
     p.add_argument("--root", required=True, metavar="DIR")
@@ -207,6 +223,8 @@ def build_parser():
                    help="node I listens on P+I-1 (default: free ports chosen by the system)")
     p.add_argument("--timeout", type=float, default=30.0, metavar="S",
                    help="seconds to wait for each node (default: %(default)s)")
+    p.add_argument("--json", action="store_true",
+                   help="print nodes.json without the admin keys, plus keys_file (its path), instead of a table")
     _add_server_flags(p)
     p.set_defaults(func=cmd_up)
 

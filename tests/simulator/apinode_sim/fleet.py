@@ -126,9 +126,12 @@ def probe(url, timeout=2.0):
 
 
 def log_tail(data_dir, lines=20):
+    """The end of a node's log, for an error message: without the secrets of its data dir."""
+    from apinode_sim.redact import scrub_data_dir
+
     try:
         with open(log_path(data_dir), errors="replace") as handle:
-            return "".join(handle.readlines()[-lines:])
+            return scrub_data_dir("".join(handle.readlines()[-lines:]), data_dir)
     except OSError:
         return "(no log)"
 
@@ -248,7 +251,8 @@ def read_nodes(root):
 
 
 def up(root, nodes, base_port=None, host="127.0.0.1", extra_args=(), timeout=START_TIMEOUT):
-    """Start ``nodes`` nodes in ``root/node1..N`` and write ``root/nodes.json``; return its content.
+    """Start ``nodes`` nodes in ``root/node1..N`` and write ``root/nodes.json``; return its content
+    (admin keys included: print it through ``redact.public``).
 
     Nodes already running from this root are left alone and listed again. If a node fails to
     start, the nodes this call started are stopped before the error is raised.

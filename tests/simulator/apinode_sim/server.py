@@ -23,17 +23,12 @@ from .datadir import init_data_dir, write_json_atomic, DataDir
 from .errors import ApiError, internal, malformed, method_not_allowed, not_authenticated, not_found
 from .hooks import Costs, Hooks
 from .metrics import Registry
+from .redact import redact_path, scrub_data_dir
 from .state import NodeState
 
 ADMIN_PREFIX = "/admin/api"
 HOOKS_PREFIX = "/__sim__"
 HANDSHAKE_TIMEOUT = 30.0
-# DELETE /admin/api/keys/<secret> carries a secret in its path: never log it.
-_SECRET_PATH = re.compile(r"^(/admin/api/keys/)[^/]+/?$")
-
-
-def redact_path(path):
-    return _SECRET_PATH.sub(r"\1<redacted>", path)
 
 
 class Request:
@@ -283,8 +278,10 @@ class Handler(BaseHTTPRequestHandler):
             self._send(exc.status, exc.body(), success_headers=False)
             return exc.status
         except Exception as exc:  # a simulator bug must still answer like a Java node would
-            traceback.print_exc(file=sys.stderr)
-            error = internal("%s: %s" % (type(exc).__name__, exc))
+            # The log (run/sim.log under apinode-sim up) and the answer never carry a secret of the node.
+            data_dir = node.state.dir.root
+            sys.stderr.write(scrub_data_dir(traceback.format_exc(), data_dir))
+            error = internal(scrub_data_dir("%s: %s" % (type(exc).__name__, exc), data_dir))
             self._send(error.status, error.body(), success_headers=False)
             return error.status
 
@@ -305,6 +302,11 @@ class SimServer(ThreadingHTTPServer):
         display_host = "127.0.0.1" if host in ("0.0.0.0", "") else host
         self.url = "%s://%s:%d" % (scheme, display_host, port)
         self.port = port
+
+    def handle_error(self, request, client_address):
+        """socketserver's report of an error outside a route (on stderr), without the node's secrets."""
+        sys.stderr.write("Exception occurred during processing of request from %s\n%s"
+                         % (client_address, scrub_data_dir(traceback.format_exc(), self.node.state.dir.root)))
 
     def finish_request(self, request, client_address):
         # The TLS handshake runs here, in the worker thread, so a slow or failing client

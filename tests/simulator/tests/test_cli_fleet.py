@@ -23,6 +23,20 @@ def sim(*args, check=True, timeout=120):
     return result
 
 
+def first_key(data_dir):
+    """The first admin key of a data dir, read where init writes it (init prints no secret)."""
+    with open(os.path.join(data_dir, "config", "adminkeys.json")) as handle:
+        return json.load(handle)["keys"][0]
+
+
+def up(*args):
+    """``apinode-sim up``, then the nodes as ROOT/nodes.json lists them (the output holds no key)."""
+    root = args[args.index("--root") + 1]
+    sim("up", *args)
+    with open(os.path.join(str(root), "nodes.json")) as handle:
+        return json.load(handle)["nodes"]
+
+
 def _alive(url):
     with urllib.request.urlopen(url + "/isAlive/", timeout=5) as response:
         return response.status
@@ -30,7 +44,11 @@ def _alive(url):
 
 def test_init_creates_a_data_dir_and_is_idempotent(tmp_path):
     first = json.loads(sim("init", tmp_path / "n").stdout)
-    assert len(first["key"]) == 32 and first["createdBy"] == "apinode-sim"
+    key = first_key(tmp_path / "n")
+    # The key's metadata and where it is, never the secret.
+    keys_file = str(tmp_path / "n" / "config" / "adminkeys.json")
+    assert first == dict([(k, v) for k, v in key.items() if k != "key"], keys_file=keys_file)
+    assert len(key["key"]) == 32 and first["createdBy"] == "apinode-sim"
     for sub in ("config/adminkeys.json", "config/server.json", "services", "run", "bin/apinode-admin"):
         assert os.path.exists(tmp_path / "n" / sub), sub
     assert os.access(tmp_path / "n" / "bin" / "apinode-admin", os.X_OK)
@@ -41,18 +59,16 @@ def test_init_creates_a_data_dir_and_is_idempotent(tmp_path):
                                           "condaInstallExtraOptions": [], "condaCreateExtraOptions": []}
     assert server["auditLog"]["logQueries"] is True
     again = json.loads(sim("init", tmp_path / "n").stdout)
-    assert again["key"] == first["key"]
-    given = json.loads(sim("init", tmp_path / "m", "--admin-key", "K" * 32).stdout)
-    assert given["key"] == "K" * 32
+    assert again == first and first_key(tmp_path / "n") == key
+    sim("init", tmp_path / "m", "--admin-key", "K" * 32)
+    assert first_key(tmp_path / "m")["key"] == "K" * 32
 
 
 def test_up_status_down(tmp_path):
     root = tmp_path / "fleet"
     try:
-        nodes = json.loads(sim("up", "--nodes", 2, "--root", root).stdout)["nodes"]
+        nodes = up("--nodes", 2, "--root", root)
         assert [n["name"] for n in nodes] == ["node1", "node2"]
-        with open(root / "nodes.json") as handle:
-            assert json.load(handle)["nodes"] == nodes
         assert os.stat(root / "nodes.json").st_mode & 0o077 == 0  # it holds admin keys
         assert len({n["port"] for n in nodes}) == 2
         for node in nodes:
@@ -63,7 +79,7 @@ def test_up_status_down(tmp_path):
         status = sim("status", "--root", root, "--json")
         assert [n["state"] for n in json.loads(status.stdout)["nodes"]] == ["alive", "alive"]
         # A second up keeps the running nodes.
-        again = json.loads(sim("up", "--nodes", 2, "--root", root).stdout)["nodes"]
+        again = up("--nodes", 2, "--root", root)
         assert [n["pid"] for n in again] == [n["pid"] for n in nodes]
         os.kill(nodes[1]["pid"], 9)
         status = sim("status", "--root", root, check=False)
@@ -84,7 +100,7 @@ def test_up_with_base_port_and_restart_keeps_the_port(tmp_path):
         base = probe.getsockname()[1]
     root = tmp_path / "fleet"
     try:
-        nodes = json.loads(sim("up", "--nodes", 1, "--root", root, "--base-port", base).stdout)["nodes"]
+        nodes = up("--nodes", 1, "--root", root, "--base-port", base)
         assert nodes[0]["port"] == base and nodes[0]["url"] == "http://127.0.0.1:%d" % base
     finally:
         sim("down", "--root", root, "--grace", 1, check=False)
@@ -93,8 +109,7 @@ def test_up_with_base_port_and_restart_keeps_the_port(tmp_path):
 def test_up_passes_key_and_version_options_to_every_node(tmp_path):
     root = tmp_path / "fleet"
     try:
-        nodes = json.loads(sim("up", "--nodes", 1, "--root", root, "--hashed-keys", "--key-expiry-unit", "ms",
-                               "--dss-version", "13.3.1").stdout)["nodes"]
+        nodes = up("--nodes", 1, "--root", root, "--hashed-keys", "--key-expiry-unit", "ms", "--dss-version", "13.3.1")
         url, key = nodes[0]["url"], nodes[0]["admin_key"]
         session = requests.Session()
         session.auth = (key, "")
@@ -157,7 +172,7 @@ def test_help_texts_name_every_command():
 def test_down_kills_a_node_that_ignores_sigterm(tmp_path):
     root = tmp_path / "fleet"
     try:
-        (node,) = json.loads(sim("up", "--nodes", 1, "--root", root).stdout)["nodes"]
+        (node,) = up("--nodes", 1, "--root", root)
         os.kill(node["pid"], signal.SIGSTOP)  # a stopped process cannot act on SIGTERM
         down = sim("down", "--root", root, "--grace", "0.5")
         assert "killed" in down.stdout
