@@ -29,6 +29,12 @@ CALLBACK_DIR = REPO_ROOT / "tests" / "integration" / "callback_plugins"
 CALLBACK_NAME = "task_recorder"
 RESULTS_ENV = "DSS_APINODE_TASK_RESULTS"
 PLAYBOOK_TIMEOUT = 900
+# Group variables of ``all`` that every run_playbook run gets (lowest inventory precedence: a test's host
+# or extra variables win). Stage in one call: Ansible checks a background task first after
+# apinode_deploy_progress_seconds (3 s by default), which every staging run of the suite would wait
+# for. test_api_transport.py::test_a_long_import_prints_progress_where_the_core_can_poll_it runs the
+# background path on purpose, and the AWX runner tests and molecule keep the role's defaults.
+SUITE_GROUP_VARS = {"apinode_deploy_progress_seconds": 0}
 
 # Test modules import the helpers below by a name that cannot collide with the other suites' conftest.py.
 sys.modules["harness"] = sys.modules[__name__]
@@ -241,7 +247,9 @@ def run_playbook(tmp_path, collections_path):
             inventory = write_fleet_inventory(inventory, workdir / "inventory.json")
         results_file = workdir / "tasks.jsonl"
 
-        command = [str(ansible_playbook), "-i", str(inventory), str(playbook)]
+        suite_vars = workdir / "suite-vars.json"
+        suite_vars.write_text(json.dumps({"all": {"vars": SUITE_GROUP_VARS}}))
+        command = [str(ansible_playbook), "-i", str(inventory), "-i", str(suite_vars), str(playbook)]
         if extra_vars:
             vars_file = workdir / "extra-vars.json"
             vars_file.write_text(json.dumps(extra_vars))

@@ -137,6 +137,10 @@ def _node(host, facts, check_mode, failed_hosts, rolled_back_hosts, stopped):
                           ('retain', retention)):
         if result is not None and result.get('duration') is not None:
             node['durations'][phase] = result['duration']
+    if activation is not None and activation.get('phase') == 'all' and activation.get('durations'):
+        # One call staged, switched and cleaned (phase all, as bootstrap_node runs it): its own split.
+        node['durations'].pop('activate', None)
+        node['durations'].update(activation['durations'])
     if activation is not None:
         node['smoke_tests'] = [dict((k, t.get(k)) for k in ('service', 'endpoint', 'generation', 'passed', 'message'))
                                for t in activation.get('smoke_tests') or []]

@@ -183,6 +183,7 @@ class ReleaseRun(object):
         self.warnings = []
         self._doing = 'run the release'
         self._started = time.time()
+        self._phase, self._phase_started, self._durations = None, None, {}
         # The record of what served before is kept on the node only where a staging folder is.
         self.staging_dir = params.get('staging_dir') if self.transport == 'node' else None
         self._recorded = False
@@ -205,9 +206,18 @@ class ReleaseRun(object):
         finally:
             self._give_back()
             self._release_lock()
+        self._clock(None)
         self.result['api_calls'] = self.client.request_count + self.user_client.request_count
         self.result['duration'] = round(time.time() - self._started, 1)
+        self.result['durations'] = dict((phase, round(seconds, 1)) for phase, seconds in self._durations.items())
         return self.result, failure
+
+    def _clock(self, phase):
+        """Charge the seconds since the last call to the phase running until now, then start ``phase``."""
+        now = time.time()
+        if self._phase is not None:
+            self._durations[self._phase] = self._durations.get(self._phase, 0.0) + now - self._phase_started
+        self._phase, self._phase_started = phase, now
 
     def _run(self):
         p = self.params
@@ -257,19 +267,23 @@ class ReleaseRun(object):
         smoke_due = _plan.ACTIVATE in _plan.PHASES[p['phase']]
         for step in steps:
             if smoke_due and step['phase'] == _plan.RETAIN:
+                self._clock(_plan.ACTIVATE)
                 self._close_activation(release, previous=self.result['previous'], node=node)
                 smoke_due = False
+            self._clock(step['phase'])
             if step['phase'] == _plan.ACTIVATE:
                 self._take_drain()
                 self._record_previous()
             apply(self.client, step, self.transport, flag)
             self.result['changed'] = True
         if smoke_due:
+            self._clock(_plan.ACTIVATE)
             self._close_activation(release, previous=self.result['previous'], node=node)
         if self.result['changed']:
             node = read_node(self.client, ids)
             self.result['services'] = node['services']
         if _plan.RETAIN in _plan.PHASES[p['phase']]:
+            self._clock(_plan.RETAIN)
             self._prune(release, _plan.view(node['services']), previous)
         if self.diff:
             self.result['diff'] = dict(before=before, after=_plan.view(node['services']))

@@ -145,14 +145,13 @@ EXAMPLES = r'''
         expect:
           apiContext.serviceId: churn
 
-    - name: Call a Python function endpoint and check a field of what it returns
+    - name: Call a Python function endpoint with its parameters; its return value is in json.response
       dss.apinode.apinode_predict:
         service: churn
         endpoint: segment
         type: run
         params: {customer_id: 1234}
-        expect:
-          response.segment: gold
+      register: segment
 '''
 
 RETURN = r'''

@@ -694,6 +694,14 @@ duration:
   returned: always
   type: float
   sample: 12.4
+durations:
+  description:
+    - Seconds spent in each phase the call applied (C(stage), C(activate) with its smoke tests, C(retain), C(rollback)),
+      from the first step of the phase to the next; reading and planning are part of RV(duration) only.
+    - Empty in check mode and when there was nothing to apply.
+  returned: always
+  type: dict
+  sample: {stage: 10.2, activate: 1.9, retain: 0.3}
 pruned:
   description: Staging folders (relative to O(staging_dir)) that nothing needs any more, removed (to remove, in check mode).
   returned: when the phase includes V(retain) and O(staging_dir) exists

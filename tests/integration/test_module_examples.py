@@ -13,7 +13,8 @@ onto the test's own world, always by plain text substitution (see ``SUBSTITUTION
 - relative ``packages/...`` paths on the controller become absolute paths to sample packages;
 - relative ``files/...`` paths are left as they are: the play is written in a project folder whose
   ``files/`` folder holds the sample packages, as ``copy`` and the release examples expect;
-- ``vault_*`` variables and the user key of the smoke tests (``churn_user_key``) are given as extra variables; the inventory group ``apinodes`` holds the node
+- ``vault_*`` variables and the user key of the smoke tests (``churn_user_key``) are given as extra
+  variables; the inventory group ``apinodes`` holds the node
   with ``apinode_url``, ``apinode_admin_key`` and ``apinode_data_dir``, as the examples expect.
 
 Each play runs on a fresh node prepared with what the play needs (``prepare_node``). An example that
@@ -124,7 +125,7 @@ def test_example_runs_against_the_simulator(module, play_index, tmp_path, sim_fl
                                             run_playbook):
     if (module, play_index) in NOT_RUNNABLE:
         pytest.fail("not runnable (%s): remove it from NOT_RUNNABLE once it is" % NOT_RUNNABLE[(module, play_index)])
-    manifest = make_bundle(services=["churn"], versions=["v0", "v1", "v2", "v3"],
+    manifest = make_bundle(services=["churn"], versions=["v0", "v1", "v2", "v3"], endpoints=["predict", "segment:PY_FUNCTION"],
                            code_envs=["churn-py", "scoring-r:R"], models=["sentiment"])
     bundle_dir = Path(manifest["packages"][0]["path"]).parent
     fleet = sim_fleet(nodes=1)
@@ -150,7 +151,8 @@ def test_example_runs_against_the_simulator(module, play_index, tmp_path, sim_fl
     playbook = tmp_path / "project" / "examples.yml"
     playbook.write_text(text)
     result = run_playbook(str(playbook), inventory=inventory_file, extra_vars={
-        "vault_apinode_admin_key": node.admin_key, "vault_apinode_awx_key": AWX_KEY, "churn_user_key": USER_KEY})
+        "vault_apinode_admin_key": node.admin_key, "vault_apinode_awx_key": AWX_KEY, "churn_user_key": USER_KEY,
+        "vault_churn_user_key": USER_KEY})
 
     assert result.rc == 0, result.output
     play = yaml.safe_load(text)[0]

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import stat
 
 from test_role_deploy import FEATURES, deploy_vars, served
@@ -57,3 +58,6 @@ def test_failing_new_node_stays_out_and_the_other_joins(sim_fleet, make_bundle, 
     assert again.rc == 0, again.output
     assert {node.name: len(node.admin_keys()) for node in fleet.nodes} == keys_after
     assert sorted(os.listdir(joined)) == ["node1", "node2"]
+    # One call staged, switched and cleaned node2: the report splits its time by phase.
+    assert re.search(r"node2: changed \(plan [\d.]+s, stage [\d.]+s, activate [\d.]+s, retain [\d.]+s\)", again.output), \
+        again.output

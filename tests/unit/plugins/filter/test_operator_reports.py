@@ -111,6 +111,15 @@ class TestDeployReport:
         assert 'activate and retain: the rollout stopped before its batch' in node2['skipped']
         assert any('smoke tests 0/1 passed (predict: prediction stay, expected churn)' in line for line in report['lines'])
 
+    def test_one_call_of_phase_all_reports_its_own_phases(self):
+        # bootstrap_node stages, switches and cleans in one call: its split replaces the one activate figure.
+        all_in_one = {'plan': [TO_V2], 'changed': True, 'phase': 'all', 'duration': 4.9, 'smoke_tests': [SMOKE_OK],
+                      'durations': {'stage': 3.1, 'activate': 1.2, 'retain': 0.4}}
+        hostvars = {'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2]),
+                              '__apinode_deploy_activation': all_in_one}}
+        node1 = deploy_report(hostvars, ['node1'])['nodes']['node1']
+        assert node1['durations'] == {'plan': 0.4, 'stage': 3.1, 'activate': 1.2, 'retain': 0.4}
+
     def test_check_mode_applies_nothing(self):
         report = deploy_report({'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2])}}, ['node1'], True)
         assert report['nodes']['node1']['outcome'] == 'planned'

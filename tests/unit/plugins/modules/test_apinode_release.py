@@ -113,6 +113,7 @@ class TestStage:
         assert result['staged'] is False and result['current'] is False
         assert result['services'][0]['generations'][0]['generationId'] == 'v2'
         assert result['api_calls'] == 6
+        assert set(result['durations']) == {'stage'}
 
     def test_stage_idempotent(self, run, package):
         failed, result, _exchange = run(dict(phase='stage', services=[churn(package())]),
@@ -131,6 +132,7 @@ class TestStage:
         assert [r['method'] for r in exchange.requests] == ['GET', 'GET']
         assert result['diff']['after']['churn']['generations'] == ['v1', 'v2']
         assert result['diff']['after']['churn']['mapping'] == result['diff']['before']['churn']['mapping']
+        assert result['durations'] == {}  # nothing applied
 
     def test_stage_check_mode_idempotent(self, run, package):
         failed, result, _exchange = run(dict(phase='stage', services=[churn(package())]),
@@ -180,6 +182,7 @@ class TestActivate:
         smoke = exchange.requests[3]
         assert smoke['headers']['Authorization'] != exchange.requests[0]['headers']['Authorization']
         assert result['services'][0]['mapping']['generation'] == 'v2'
+        assert set(result['durations']) == {'activate'}  # the switch and its smoke test
 
     def test_activate_idempotent(self, run, package):
         # Nothing to switch: no admin write, but the activate phase still proves the node serves the release.
@@ -243,6 +246,7 @@ class TestRetain:
         # Kept: v5 (newest, mapped) and v4 (newest); deleted newest first.
         assert not failed and result['changed'] is True
         assert [g['generationId'] for g in result['services'][0]['generations']] == ['v4', 'v5']
+        assert set(result['durations']) == {'retain'}
 
     def test_retain_keeps_previous(self, run):
         previous = [dict(id='churn', existed=True, enabled=True, mapping=SINGLE_V1)]
@@ -292,6 +296,7 @@ class TestAllAndRefusals:
         assert result['lock'] == dict(path=lock['path'], taken=False, released=False)
         # Two admin reads, and the smoke test that closes the activate phase (a prediction, no write).
         assert result['api_calls'] == 3 and [r['method'] for r in exchange.requests] == ['GET', 'GET', 'POST']
+        assert set(result['durations']) == {'activate', 'retain'}  # the smoke test; the staging clean-up
 
     def test_foreign_lock_fails_before_any_write(self, run, package, tmp_path):
         path = tmp_path / 'lock'
