@@ -33,6 +33,10 @@ options:
     description: The name of the registered check-mode rollback on each host.
     type: str
     default: apinode_deploy_plan
+  check_mode:
+    description: The run is in check mode (C(ansible_check_mode)); the first line then says that nothing is changed.
+    type: bool
+    default: false
 '''
 
 EXAMPLES = r'''
@@ -68,14 +72,16 @@ _value:
       type: list
       elements: str
     message:
-      description: Why nothing can be rolled back, when no node has a record; else empty.
+      description:
+        - Why nothing can be rolled back, when no node has a record (nodes with the same reason named together);
+          else empty.
       type: str
 '''
 
 NO_RECORD = 'No rollout is recorded'
 
 
-def last_rollout(hostvars, hosts, result='apinode_deploy_plan'):
+def last_rollout(hostvars, hosts, result='apinode_deploy_plan', check_mode=False):
     records, left, failed = {}, {}, {}
     for host in hosts:
         plan = (hostvars.get(host) or {}).get(result) or {}
@@ -101,8 +107,9 @@ def last_rollout(hostvars, hosts, result='apinode_deploy_plan'):
         else:
             left[host] = 'its record is from an earlier rollout (%s), the last one left it alone' % records[host].get('at')
     plural = 's' if len(chosen) != 1 else ''
-    lines = ['Last rollout: %s at %s; %d node%s to roll back' % (owner or 'unknown run', at or '-', len(chosen), plural)
-             ] if records else []
+    lines = ['%sLast rollout: %s at %s; %d node%s to roll back' % (
+        'Check mode, nothing is changed. ' if check_mode else '', owner or 'unknown run', at or '-', len(chosen), plural)
+    ] if records else []
     for host in hosts:
         if host in chosen:
             steps = [s.get('sentence') for s in (hostvars[host][result].get('plan') or [])]
@@ -111,9 +118,17 @@ def last_rollout(hostvars, hosts, result='apinode_deploy_plan'):
             lines.append('%s: left alone - %s' % (host, left[host]))
         elif host in failed:
             lines.append('%s: FAILED - %s' % (host, failed[host]))
-    message = '' if chosen else ('No node of the play has a rollout record to roll back to (%s).'
-                                 % '; '.join('%s: %s' % (h, failed.get(h) or left.get(h)) for h in hosts))
+    message = '' if chosen else ('No node of the play has a rollout record to roll back to. %s'
+                                 % ' '.join(_by_reason(hosts, dict(left, **failed))))
     return dict(owner=owner, at=at, hosts=chosen, left_alone=left, failed=failed, lines=lines, message=message)
+
+
+def _by_reason(hosts, reasons):
+    """'node1, node2: reason.' once per distinct reason, in the order of ``hosts``."""
+    grouped = {}
+    for host in hosts:
+        grouped.setdefault(reasons[host], []).append(host)
+    return ['%s: %s%s' % (', '.join(names), reason, '' if reason.endswith('.') else '.') for reason, names in grouped.items()]
 
 
 class FilterModule(object):

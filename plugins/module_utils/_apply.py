@@ -333,9 +333,12 @@ class ReleaseRun(object):
 
     def _recorded_previous(self):
         """The ``previous`` list of the node's last rollout record (rollback with no ``previous`` given)."""
+        if self.transport == 'api':
+            raise _plan.PlanError('A rollback without previous reads the record the last rollout kept in the node\'s staging '
+                                  'folder, and the api transport keeps none (it reaches the admin API only): give previous, or '
+                                  'roll back by deploying the previous release again.')
         if not self.staging_dir:
-            raise _plan.PlanError('phase=rollback needs previous, or staging_dir with the node transport to read what the '
-                                  'last rollout recorded there.')
+            raise _plan.PlanError('phase=rollback needs previous, or staging_dir to read what the last rollout recorded there.')
         self._doing = 'read the last rollout record in %s' % self.staging_dir
         try:
             record = _staging.read_record(self.staging_dir)

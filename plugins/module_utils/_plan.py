@@ -499,13 +499,13 @@ def rollback_steps(previous, node):
             if missing:
                 raise PlanError('Service %s cannot be rolled back to %s: generation(s) %s are not on the node any more.'
                                 % (sid, describe_mapping(want_mapping), ', '.join(missing)))
-            steps.append(_step(ROLLBACK, 'set_mapping', 'service %s serves %s, before it served %s'
+            steps.append(_step(ROLLBACK, 'set_mapping', 'service %s goes back from %s to %s'
                                % (sid, describe_mapping(mapping), describe_mapping(want_mapping)),
                                service=sid, mapping=want_mapping,
                                body=_mapping.request_body(want_mapping, raw.get(sid), keep_audit_key=False)))
             enabled = True
         if enabled and not want_enabled:
-            steps.append(_step(ROLLBACK, 'disable', 'service %s is enabled, before it was %s'
+            steps.append(_step(ROLLBACK, 'disable', 'service %s goes back to disabled (before the rollout it was %s)'
                                % (sid, 'disabled' if item['existed'] else 'not there'), service=sid))
     return steps
 

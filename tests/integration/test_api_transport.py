@@ -211,3 +211,22 @@ def test_a_long_import_prints_progress_where_the_core_can_poll_it(
     assert result.rc == 0, result.output
     assert served(fleet.nodes[0])[1]["generation"] == "v1"
     assert ("ASYNC POLL on node1" in result.output) is background_staging_is_safe(transport), result.output
+
+
+def test_the_rollback_playbook_stops_over_the_api_transport_naming_the_nodes(sim_fleet, churn, run_playbook, tmp_path):
+    """The api transport keeps no rollout record on the node: the playbook says so once, before any change."""
+    fleet = sim_fleet(nodes=2)
+    inventory = unreachable_inventory(fleet, tmp_path / "inventory.json")
+    assert run_playbook(ROLLING_DEPLOY, inventory=inventory, extra_vars=api_vars(churn, "v1")).rc == 0
+    for node in fleet.nodes:
+        node.clear_requests()
+
+    result = run_playbook("dss.apinode.rollback", inventory=inventory, extra_vars={"apinode_deploy_transport": "api"})
+
+    assert result.rc != 0
+    assert "node1, node2: A rollback without previous reads the record the last rollout kept" in result.output
+    assert "deploying the previous release again" in result.output
+    assert "UNREACHABLE" not in result.output
+    for node in fleet.nodes:
+        assert node.mutating_requests() == [], node.name
+        assert served(node)[1]["generation"] == "v1"

@@ -144,7 +144,8 @@ def test_every_rollout_ends_with_one_report(sim_fleet, make_bundle, run_playbook
     fleet.node("node2").clear_faults()
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
     assert again.rc == 0, again.output
-    assert again.task(REPORT, "node1")["msg"][1] == "node1: left alone - already serves the release (plan %ss)" % \
+    # Seconds as the report writes them (%g: 0.3 -> "0.3", 0.0 -> "0").
+    assert again.task(REPORT, "node1")["msg"][1] == "node1: left alone - already serves the release (plan %gs)" % \
         again.task("Plan the release on this node", "node1")["duration"]
 
 
@@ -258,6 +259,9 @@ def test_rollback_playbook_puts_back_what_the_last_rollout_changed(sim_fleet, ma
     check = run_playbook(ROLLBACK, inventory=fleet, check=True)
     assert check.rc == 0, check.output
     assert [serving(n) for n in fleet.nodes] == ["v2", "v2", "v2"]
+    would = check.task("Say what goes back", "node1")["msg"]
+    assert would[0].startswith("Check mode, nothing is changed. Last rollout: ")
+    assert "node3: service churn goes back from generation v2 to generation v1" in would
 
     result = run_playbook(ROLLBACK, inventory=fleet)  # the inventory alone: no release, no report
 
@@ -265,7 +269,7 @@ def test_rollback_playbook_puts_back_what_the_last_rollout_changed(sim_fleet, ma
     assert [serving(n) for n in fleet.nodes] == ["v2", "v1", "v1"]
     said = result.task("Say what goes back", "node1")["msg"]
     assert said[1].startswith("node1: left alone - its record is from an earlier rollout")
-    assert "node2: service churn serves generation v2, before it served generation v1" in said
+    assert "node2: service churn goes back from generation v2 to generation v1" in said
     for name in ("node2", "node3"):
         prediction = fleet.node(name).user_client("churn").predict_record("predict", FEATURES)
         assert prediction["apiContext"]["serviceGeneration"] == "v1"

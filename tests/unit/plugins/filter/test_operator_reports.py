@@ -149,7 +149,7 @@ def test_last_rollout_rolls_back_only_the_nodes_of_the_newest_run():
     from ansible_collections.dss.apinode.plugins.filter.last_rollout import last_rollout
     hostvars = {
         'node1': rollback_plan('run-1', '2026-11-30T09:00:00Z'),
-        'node2': rollback_plan('run-2', '2026-11-30T10:00:01Z', ['service churn serves v2, before it served v1']),
+        'node2': rollback_plan('run-2', '2026-11-30T10:00:01Z', ['service churn goes back from v2 to v1']),
         'node3': rollback_plan('run-2', '2026-11-30T10:00:00Z'),
         'node4': {'apinode_deploy_plan': {'failed': True, 'msg': 'No rollout is recorded on this node (x): nothing.'}},
         'node5': {'apinode_deploy_plan': {'failed': True, 'msg': 'Cannot reach the API node'}},
@@ -160,7 +160,7 @@ def test_last_rollout_rolls_back_only_the_nodes_of_the_newest_run():
     assert decision['left_alone']['node4'] == 'no rollout recorded on this node'
     assert decision['failed'] == {'node5': 'Cannot reach the API node'}
     assert decision['lines'][0] == 'Last rollout: run-2 at 2026-11-30T10:00:01Z; 2 nodes to roll back'
-    assert 'node2: service churn serves v2, before it served v1' in decision['lines']
+    assert 'node2: service churn goes back from v2 to v1' in decision['lines']
     assert 'node3: already serves what it served before' in decision['lines']
     assert decision['message'] == ''
 
@@ -170,3 +170,21 @@ def test_last_rollout_without_any_record_says_so():
     decision = last_rollout({'node1': {'apinode_deploy_plan': {'failed': True, 'msg': 'No rollout is recorded here'}}},
                             ['node1'])
     assert decision['hosts'] == [] and decision['message'].startswith('No node of the play has a rollout record')
+
+
+def test_last_rollout_in_check_mode_says_nothing_is_changed():
+    from ansible_collections.dss.apinode.plugins.filter.last_rollout import last_rollout
+    hostvars = {'node1': rollback_plan('run-1', '2026-11-30T09:00:00Z', ['service churn goes back from v2 to v1'])}
+    assert last_rollout(hostvars, ['node1'], check_mode=True)['lines'][0] == (
+        'Check mode, nothing is changed. Last rollout: run-1 at 2026-11-30T09:00:00Z; 1 node to roll back')
+    assert last_rollout(hostvars, ['node1'])['lines'][0].startswith('Last rollout: run-1')
+
+
+def test_last_rollout_names_a_reason_shared_by_every_node_once():
+    from ansible_collections.dss.apinode.plugins.filter.last_rollout import last_rollout
+    api = 'A rollback without previous reads the record ... deploying the previous release again.'
+    hostvars = dict((h, {'apinode_deploy_plan': {'failed': True, 'msg': api}}) for h in ('node1', 'node2', 'node3'))
+    hostvars['node3'] = {'apinode_deploy_plan': {'failed': True, 'msg': 'Cannot reach the API node'}}
+    decision = last_rollout(hostvars, ['node1', 'node2', 'node3'])
+    assert decision['message'] == ('No node of the play has a rollout record to roll back to. node1, node2: %s '
+                                   'node3: Cannot reach the API node.' % api)

@@ -225,7 +225,7 @@ class TestPreviousAndRollback:
         steps = _plan.build_plan(release(), node(SERVING_V2), previous=previous).for_phases(('rollback',))
         assert actions(steps) == [('rollback', 'set_mapping', 'churn', None)]
         assert steps[0]['mapping'] == single('v1')
-        assert steps[0]['sentence'] == 'service churn serves generation v2, before it served generation v1'
+        assert steps[0]['sentence'] == 'service churn goes back from generation v2 to generation v1'
         # Rolled back already: nothing left to do.
         assert _plan.build_plan(release(), node(SERVING_V1), previous=previous).for_phases(('rollback',)) == []
 
