@@ -105,15 +105,17 @@ def last_rollout(hostvars, hosts, result='apinode_deploy_plan', check_mode=False
         if records[host].get('owner') == owner:
             chosen.append(host)
         else:
-            left[host] = 'its record is from an earlier rollout (%s), the last one left it alone' % records[host].get('at')
-    plural = 's' if len(chosen) != 1 else ''
-    lines = ['%sLast rollout: %s at %s; %d node%s to roll back' % (
-        'Check mode, nothing is changed. ' if check_mode else '', owner or 'unknown run', at or '-', len(chosen), plural)
-    ] if records else []
+            left[host] = 'its record is from an earlier rollout (%s): the last rollout did not switch it' % records[host].get('at')
+    moving = [h for h in chosen if hostvars[h][result].get('plan')]
+    lines = ['%sLast rollout: run %s at %s; %s' % (
+        'Check mode, nothing is changed. ' if check_mode else '', owner or 'unknown', at or '-',
+        ('%d node%s to put back' % (len(moving), 's' if len(moving) != 1 else '')) if moving
+        else 'its nodes already serve what they served before it')] if records else []
     for host in hosts:
         if host in chosen:
             steps = [s.get('sentence') for s in (hostvars[host][result].get('plan') or [])]
-            lines.append('%s: %s' % (host, '; '.join(steps) if steps else 'already serves what it served before'))
+            done = 'nothing to put back, it already serves what it served before the last rollout'
+            lines.append('%s: %s' % (host, '; '.join(steps) if steps else done))
         elif host in left:
             lines.append('%s: left alone - %s' % (host, left[host]))
         elif host in failed:

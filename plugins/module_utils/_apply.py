@@ -335,8 +335,8 @@ class ReleaseRun(object):
         """The ``previous`` list of the node's last rollout record (rollback with no ``previous`` given)."""
         if self.transport == 'api':
             raise _plan.PlanError('A rollback without previous reads the record the last rollout kept in the node\'s staging '
-                                  'folder, and the api transport keeps none (it reaches the admin API only): give previous, or '
-                                  'roll back by deploying the previous release again.')
+                                  'folder, and the api transport keeps none (it reaches the admin API only): roll back by '
+                                  'deploying the previous release again (or give apinode_release the previous of the rollout).')
         if not self.staging_dir:
             raise _plan.PlanError('phase=rollback needs previous, or staging_dir to read what the last rollout recorded there.')
         self._doing = 'read the last rollout record in %s' % self.staging_dir

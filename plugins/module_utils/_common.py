@@ -77,7 +77,10 @@ def check_connection_params(module):
     if not params.get('api_key'):
         missing.append('api_key (or the DATAIKU_APINODE_API_KEY environment variable)')
     if missing:
-        module.fail_json(msg='Missing connection settings for the API node: %s.' % ', '.join(missing))
+        # The role's names too: its users never write url or api_key themselves.
+        module.fail_json(msg='Missing connection settings for the API node: %s. With the dss.apinode.deploy role: '
+                             'apinode_url and apinode_admin_key per host, or apinode_deploy_url and apinode_deploy_admin_key.'
+                         % ', '.join(missing))
     problem = url_problem(params['url'])
     if problem:
         # The invocation echo shows the options: keep the user-info of a refused URL out of it too.

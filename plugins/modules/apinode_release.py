@@ -30,9 +30,12 @@ description:
   - Each phase is computed from the release and the node alone, so a stage run and an activate run can be days
     apart. The generation a service switches to, when none is given, is the C(generationId) of its package's
     C(tag.json).
-  - Meant to be called through the collection's action plugin, which finds the artefacts on the controller,
-    reads their tags and fingerprints there and copies them to a staging path on the node; every path option
-    here is a path on the node.
+  - In a playbook, give each artefact (O(services[].package), O(code_envs[].path), O(models[].path)) as a path
+    on the controller, found like the C(src) of M(ansible.builtin.copy) (C(files/) folders, then next to the
+    playbook; or absolute). The collection's action plugin reads the package's C(tag.json) there (it fills
+    O(services[].tag) in), fingerprints the code envs and models, and copies what the node lacks to a staging
+    path under O(staging_dir) (with O(transport=api) it streams the package instead). The module itself, on
+    the node, only sees those staged paths.
 extends_documentation_fragment:
   - dss.apinode.connection
   - dss.apinode.attributes
@@ -68,14 +71,15 @@ options:
         required: true
       package:
         description:
-          - Path on the node of the service's package (the zip made by "Prepare package"), imported unless its
-            generation is on the node already.
+          - The service's package (the zip made by "Prepare package"), imported unless its generation is on the
+            node already. A path on the controller in a playbook (the action plugin stages it on the node).
           - Leave it out when the generation is expected on the node already (with O(services[].generation) or
             O(services[].mapping)).
         type: path
       tag:
         description:
-          - The package's C(tag.json), as read on the controller. Required with O(services[].package).
+          - The package's C(tag.json). Filled in by the action plugin from the package on the controller; give it
+            only when calling the module without the action plugin.
           - A generation of the same id on the node must have the same C(createdOn), otherwise the plan fails
             (it comes from another package and is never replaced silently).
           - Before the import, the C(tag.json) of the staged package is read on the node and must match.
@@ -713,6 +717,14 @@ last_rollout:
   returned: when V(rollback) read the node's record
   type: dict
   sample: {owner: "ctl:4242:1234", at: "2026-11-30T10:00:00Z"}
+staging:
+  description:
+    - Where this node's artefacts are staged - C(machine) (V(localhost) for a local connection, else the address the
+      connection reaches) and C(dir) (O(staging_dir)). Added on the controller by the action plugin, so that two
+      nodes of one machine sharing a folder can be refused (filter P(dss.apinode.shared_staging#filter)).
+  returned: with O(transport=node) and O(staging_dir)
+  type: dict
+  sample: {machine: apinode-1.example.com, dir: /opt/dataiku/apinode/dss-apinode-staging}
 diff:
   description: Per release service id, C(enabled), C(mapping) and C(generations) (ids) before and after.
   returned: in diff mode

@@ -87,7 +87,20 @@ class ApiNodeAction(ActionBase):
         finally:
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)
+        if module.rsplit('.', 1)[-1] == RELEASE_MODULE and (args.get('transport') or 'node') == 'node' \
+                and args.get('staging_dir'):
+            # Where this node's files go, for the role's check that no two nodes share a staging folder.
+            result['staging'] = dict(machine=self._machine(), dir=args['staging_dir'])
         return result
+
+    def _machine(self):
+        """The machine the connection reaches: localhost for a local connection, else its address."""
+        if self._connection.transport.rsplit('.', 1)[-1] == 'local':
+            return 'localhost'
+        try:
+            return self._connection.get_option('host') or self._play_context.remote_addr
+        except (AttributeError, KeyError, AnsibleError):
+            return self._play_context.remote_addr
 
     def _module_name(self):
         """The module of the same name as this action plugin, fully qualified."""

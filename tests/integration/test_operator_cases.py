@@ -274,3 +274,25 @@ def test_rollback_playbook_puts_back_what_the_last_rollout_changed(sim_fleet, ma
         prediction = fleet.node(name).user_client("churn").predict_record("predict", FEATURES)
         assert prediction["apiContext"]["serviceGeneration"] == "v1"
         assert not os.path.exists(os.path.join(staging_dir(fleet.node(name)), ".deploy.lock"))
+
+
+def test_two_nodes_of_one_machine_sharing_a_staging_folder_are_refused_before_any_copy(
+        sim_fleet, make_bundle, run_playbook, tmp_path):
+    """Two API nodes on one machine with one data dir would overwrite each other's staged packages."""
+    from harness import write_fleet_inventory
+
+    fleet = sim_fleet(nodes=2)
+    churn = make_bundle(services=["churn"], versions=["v1"])
+    shared = tmp_path / "one-data-dir"
+    inventory = write_fleet_inventory(fleet, tmp_path / "inventory.json", apinode_data_dir=str(shared))
+    for node in fleet.nodes:
+        node.clear_requests()
+
+    result = run_playbook(ROLLING_DEPLOY, inventory=inventory, extra_vars=deploy_vars(churn, "v1"))
+
+    assert result.rc != 0
+    assert ("Nodes would overwrite each other's staged files: node1, node2 stage into %s/dss-apinode-staging on "
+            "localhost." % shared) in " ".join(result.output.split())
+    assert not shared.exists()  # nothing copied
+    for node in fleet.nodes:
+        assert node.mutating_requests() == [], node.name

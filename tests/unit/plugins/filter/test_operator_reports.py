@@ -159,9 +159,10 @@ def test_last_rollout_rolls_back_only_the_nodes_of_the_newest_run():
     assert decision['left_alone']['node1'].startswith('its record is from an earlier rollout')
     assert decision['left_alone']['node4'] == 'no rollout recorded on this node'
     assert decision['failed'] == {'node5': 'Cannot reach the API node'}
-    assert decision['lines'][0] == 'Last rollout: run-2 at 2026-11-30T10:00:01Z; 2 nodes to roll back'
+    # node3 is of the last rollout but serves what it served before it: only node2 has something to put back.
+    assert decision['lines'][0] == 'Last rollout: run run-2 at 2026-11-30T10:00:01Z; 1 node to put back'
     assert 'node2: service churn goes back from v2 to v1' in decision['lines']
-    assert 'node3: already serves what it served before' in decision['lines']
+    assert 'node3: nothing to put back, it already serves what it served before the last rollout' in decision['lines']
     assert decision['message'] == ''
 
 
@@ -176,8 +177,10 @@ def test_last_rollout_in_check_mode_says_nothing_is_changed():
     from ansible_collections.dss.apinode.plugins.filter.last_rollout import last_rollout
     hostvars = {'node1': rollback_plan('run-1', '2026-11-30T09:00:00Z', ['service churn goes back from v2 to v1'])}
     assert last_rollout(hostvars, ['node1'], check_mode=True)['lines'][0] == (
-        'Check mode, nothing is changed. Last rollout: run-1 at 2026-11-30T09:00:00Z; 1 node to roll back')
-    assert last_rollout(hostvars, ['node1'])['lines'][0].startswith('Last rollout: run-1')
+        'Check mode, nothing is changed. Last rollout: run run-1 at 2026-11-30T09:00:00Z; 1 node to put back')
+    assert last_rollout(hostvars, ['node1'])['lines'][0].startswith('Last rollout: run run-1')
+    done = {'node1': rollback_plan('run-1', '2026-11-30T09:00:00Z')}
+    assert last_rollout(done, ['node1'])['lines'][0].endswith('; its nodes already serve what they served before it')
 
 
 def test_last_rollout_names_a_reason_shared_by_every_node_once():

@@ -129,7 +129,9 @@ def test_missing_url_and_key_give_one_clear_error(module_args, capsys):
     code, result, _out = module_result(capsys, build)
     assert code == 1 and result['failed'] is True
     assert result['msg'] == ('Missing connection settings for the API node: url (or the DATAIKU_APINODE_URL '
-                             'environment variable), api_key (or the DATAIKU_APINODE_API_KEY environment variable).')
+                             'environment variable), api_key (or the DATAIKU_APINODE_API_KEY environment variable). '
+                             'With the dss.apinode.deploy role: apinode_url and apinode_admin_key per host, or '
+                             'apinode_deploy_url and apinode_deploy_admin_key.')
 
 
 def test_missing_key_alone_is_named(module_args, capsys):
