@@ -70,6 +70,13 @@ _value:
     message:
       description: One line naming the refused services and the nodes, with what to do; empty when nothing is refused.
       type: str
+    stale_new:
+      description: The release services marked C(new) that every planned node has already.
+      type: list
+      elements: str
+    warning:
+      description: One line saying to remove C(new) from those services; empty when there are none.
+      type: str
 '''
 
 from ansible.errors import AnsibleFilterError
@@ -80,9 +87,10 @@ def new_services(hostvars, hosts, services, allow_new=False, result='apinode_dep
         raise AnsibleFilterError('new_services: services must be the list of the release services')
     planned = [h for h in hosts if isinstance((hostvars.get(h) or {}).get(result), dict)
                and 'node_services' in hostvars[h][result]]
-    present = set()
-    for host in planned:
-        present.update(s.get('id') for s in hostvars[host][result]['node_services'] or [] if s.get('exists', True))
+    on_node = dict((host, set(s.get('id') for s in hostvars[host][result]['node_services'] or [] if s.get('exists', True)))
+                   for host in planned)
+    present = set().union(*on_node.values()) if planned else set()
+    everywhere = set.intersection(*on_node.values()) if planned else set()
     new, refused = [], []
     for item in services:
         sid = item.get('id') if isinstance(item, dict) else None
@@ -99,7 +107,14 @@ def new_services(hostvars, hosts, services, allow_new=False, result='apinode_dep
                    % ('s' if len(refused) > 1 else '', ', '.join(refused), 'are' if len(refused) > 1 else 'is',
                       'them' if len(refused) > 1 else 'it', ', '.join(sorted(planned)),
                       'them' if len(refused) > 1 else 'it', 'each' if len(refused) > 1 else 'it'))
-    return dict(new=new, refused=refused, message=message)
+    # new: true only matters until the service exists; left on, a misspelt id would no longer be refused.
+    stale = [item['id'] for item in services if isinstance(item, dict) and item.get('new') and item.get('id') in everywhere]
+    warning = ''
+    if stale:
+        warning = ('%s marked new: true, and every node of the play has %s already: remove new: true from '
+                   'apinode_deploy_services, so that a misspelt service id is refused again.'
+                   % (', '.join(stale) + (' are' if len(stale) > 1 else ' is'), 'them' if len(stale) > 1 else 'it'))
+    return dict(new=new, refused=refused, message=message, stale_new=stale, warning=warning)
 
 
 class FilterModule(object):

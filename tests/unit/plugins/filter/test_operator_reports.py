@@ -37,11 +37,19 @@ class TestNewServices:
         hostvars = {'node1': planned()}
         assert new_services(hostvars, ['node1'], [{'id': 'churn', 'new': True}])['refused'] == []
         verdict = new_services(hostvars, ['node1'], [{'id': 'churn'}], allow_new=True)
-        assert verdict == {'new': ['churn'], 'refused': [], 'message': ''}
+        assert verdict == {'new': ['churn'], 'refused': [], 'message': '', 'stale_new': [], 'warning': ''}
 
     def test_a_node_joining_a_fleet_that_has_the_service_is_not_new(self):
         hostvars = {'node1': planned('churn'), 'node4': planned()}
         assert new_services(hostvars, ['node1', 'node4'], [{'id': 'churn'}])['new'] == []
+
+    def test_new_left_on_a_service_every_node_has_is_named(self):
+        hostvars = {'node1': planned('churn'), 'node2': planned('churn', 'fraud')}
+        verdict = new_services(hostvars, ['node1', 'node2'], [{'id': 'churn', 'new': True}, {'id': 'fraud', 'new': True}])
+        assert verdict['stale_new'] == ['churn']  # fraud is still new on node1
+        assert verdict['warning'] == ('churn is marked new: true, and every node of the play has it already: remove '
+                                      'new: true from apinode_deploy_services, so that a misspelt service id is refused again.')
+        assert new_services(hostvars, ['node1', 'node2'], [{'id': 'churn'}])['warning'] == ''
 
     def test_hosts_without_a_plan_do_not_count(self):
         hostvars = {'node1': planned('churn'), 'node2': {}}
