@@ -58,38 +58,54 @@ def connection_argument_spec():
     return copy.deepcopy(CONNECTION_ARGUMENT_SPEC)
 
 
-def build_module(argument_spec, required_together=None, **kwargs):
-    """An AnsibleModule with the connection options added and checked."""
+def build_module(argument_spec, required_together=None, needs_api_key=True, **kwargs):
+    """An AnsibleModule with the connection options added and checked (``needs_api_key``: see
+    ``connection_problem``)."""
     spec = connection_argument_spec()
     spec.update(argument_spec)
     together = [['client_cert', 'client_key']] + list(required_together or [])
     module = AnsibleModule(argument_spec=spec, required_together=together, **kwargs)
-    check_connection_params(module)
+    check_connection_params(module, needs_api_key=needs_api_key)
     return module
 
 
-def check_connection_params(module):
-    """One clear error for a missing or malformed URL or key, before any request."""
-    params = module.params
-    missing = []
-    if not params.get('url'):
-        missing.append('url (or the DATAIKU_APINODE_URL environment variable)')
-    if not params.get('api_key'):
-        missing.append('api_key (or the DATAIKU_APINODE_API_KEY environment variable)')
+# What the dss.apinode.deploy role calls each connection setting, per host and for the whole play: its users
+# never write url or api_key themselves.
+ROLE_VARIABLES = {
+    'url': ('apinode_url', 'apinode_deploy_url'),
+    'api_key': ('apinode_admin_key', 'apinode_deploy_admin_key'),
+}
+ENVIRONMENT_VARIABLES = {'url': 'DATAIKU_APINODE_URL', 'api_key': 'DATAIKU_APINODE_API_KEY'}
+
+
+def connection_problem(params, needs_api_key=True):
+    """None when the connection options ``params`` can be used, else one sentence naming the problem: a missing
+    URL (or admin key, unless ``needs_api_key`` is false - the user API of apinode_predict takes none), a
+    malformed URL, a timeout or a retry count out of range."""
+    missing = [option for option in ('url', 'api_key')
+               if not params.get(option) and (needs_api_key or option != 'api_key')]
     if missing:
-        # The role's names too: its users never write url or api_key themselves.
-        module.fail_json(msg='Missing connection settings for the API node: %s. With the dss.apinode.deploy role: '
-                             'apinode_url and apinode_admin_key per host, or apinode_deploy_url and apinode_deploy_admin_key.'
-                         % ', '.join(missing))
+        return ('Missing connection settings for the API node: %s. With the dss.apinode.deploy role: %s per host, '
+                'or %s.' % (', '.join('%s (or the %s environment variable)' % (o, ENVIRONMENT_VARIABLES[o]) for o in missing),
+                            ' and '.join(ROLE_VARIABLES[o][0] for o in missing),
+                            ' and '.join(ROLE_VARIABLES[o][1] for o in missing)))
     problem = url_problem(params['url'])
     if problem:
+        return problem
+    if params.get('timeout') is not None and params['timeout'] <= 0:
+        return 'timeout must be a positive number of seconds, got %s.' % params['timeout']
+    if params.get('retries') is not None and params['retries'] < 0:
+        return 'retries must be 0 or more, got %s.' % params['retries']
+    return None
+
+
+def check_connection_params(module, needs_api_key=True):
+    """Fail the module with the ``connection_problem`` of its options, before any request."""
+    problem = connection_problem(module.params, needs_api_key=needs_api_key)
+    if problem:
         # The invocation echo shows the options: keep the user-info of a refused URL out of it too.
-        module.no_log_values.update(user_info_secrets(params['url']))
+        module.no_log_values.update(user_info_secrets(module.params.get('url') or ''))
         module.fail_json(msg=problem)
-    if params['timeout'] is not None and params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be a positive number of seconds, got %s.' % params['timeout'])
-    if params['retries'] is not None and params['retries'] < 0:
-        module.fail_json(msg='retries must be 0 or more, got %s.' % params['retries'])
 
 
 def client_from_module(module):

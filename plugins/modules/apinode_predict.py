@@ -190,15 +190,12 @@ api_calls:
   sample: 1
 '''
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.dss.apinode.plugins.module_utils import _predict
 from ansible_collections.dss.apinode.plugins.module_utils._common import (
+    build_module,
     client_from_module,
-    connection_argument_spec,
     id_problem,
 )
-from ansible_collections.dss.apinode.plugins.module_utils._urls import url_problem, user_info_secrets
 
 # The query's options are apinode_release's smoke-test options too (_predict.QUERY_ARGUMENT_SPEC).
 ARGUMENT_SPEC = _predict.query_argument_spec(
@@ -209,25 +206,16 @@ ARGUMENT_SPEC = _predict.query_argument_spec(
 
 
 def main():
-    spec = connection_argument_spec()
-    spec.update(ARGUMENT_SPEC)
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True,
-                           required_together=[['client_cert', 'client_key']],
-                           mutually_exclusive=[['generation', 'dispatch_key'], ['user_api_key', 'bearer_token']])
+    # The user API needs no admin key: the shared check asks only for the URL and the request settings.
+    module = build_module(ARGUMENT_SPEC, needs_api_key=False, supports_check_mode=True,
+                          mutually_exclusive=[['generation', 'dispatch_key'], ['user_api_key', 'bearer_token']])
     p = module.params
-    # The user API needs no admin key: only the URL and the request settings are checked.
-    problem = (('Missing connection settings for the API node: url (or the DATAIKU_APINODE_URL environment variable).'
-                if not p['url'] else url_problem(p['url']))
-               or id_problem('service', p['service'], 'service') or id_problem('endpoint', p['endpoint'], 'endpoint')
-               or (p['generation'] and id_problem('generation', p['generation'], 'generation'))
-               or ('timeout must be a positive number of seconds, got %s.' % p['timeout'] if p['timeout'] <= 0 else None)
-               or ('retries must be 0 or more, got %s.' % p['retries'] if p['retries'] < 0 else None))
+    problem = (id_problem('service', p['service'], 'service') or id_problem('endpoint', p['endpoint'], 'endpoint')
+               or (p['generation'] and id_problem('generation', p['generation'], 'generation')))
     query = dict((k, p[k]) for k in ARGUMENT_SPEC if k not in ('service', 'user_api_key'))
     query['api_key'] = p['user_api_key']
     problem = problem or _predict.query_problem(query)
     if problem:
-        # The invocation echo shows the options: keep the user-info of a refused URL out of it too.
-        module.no_log_values.update(user_info_secrets(p['url'] or ''))
         module.fail_json(msg=problem)
     client = client_from_module(module)
     answer = _predict.send(client, p['service'], query)

@@ -138,6 +138,36 @@ def test_missing_key_alone_is_named(module_args, capsys):
     module_args({'url': 'http://node:12000'})
     _code, result, _out = module_result(capsys, build)
     assert 'api_key' in result['msg'] and 'url (' not in result['msg']
+    # The role's variables of the missing setting only.
+    assert result['msg'].endswith('With the dss.apinode.deploy role: apinode_admin_key per host, or apinode_deploy_admin_key.')
+
+
+@pytest.mark.parametrize('params, expected', [
+    ({}, 'Missing connection settings for the API node: url (or the DATAIKU_APINODE_URL environment variable). '
+         'With the dss.apinode.deploy role: apinode_url per host, or apinode_deploy_url.'),
+    ({'url': 'http://node:12000'}, None),
+    ({'url': 'http://node:12000', 'api_key': ''}, None),
+    ({'url': 'http://node:12000', 'retries': -1}, 'retries must be 0 or more, got -1.'),
+    ({'url': 'http://node:12000/admin/api'}, 'the collection adds /admin/api itself'),
+])
+def test_a_module_without_admin_key_needs_only_the_url(params, expected):
+    # apinode_predict queries the user API, which takes no admin key.
+    problem = _common.connection_problem(dict({'timeout': 30, 'retries': 3}, **params), needs_api_key=False)
+    if expected is None:
+        assert problem is None
+    else:
+        assert expected in problem
+
+
+def test_the_admin_key_is_needed_by_default():
+    assert _common.connection_problem({'url': 'http://node:12000', 'timeout': 30, 'retries': 3}).startswith(
+        'Missing connection settings for the API node: api_key (or the DATAIKU_APINODE_API_KEY environment variable).')
+
+
+def test_build_module_without_admin_key(module_args):
+    module_args({'url': 'http://node:12000'})
+    module = build(needs_api_key=False)
+    assert module.params['api_key'] is None
 
 
 @pytest.mark.parametrize('url, node_path', [

@@ -200,7 +200,23 @@ class TestInputs:
     def test_missing_url(self, run):
         failed, result, _exchange = run(dict(features={}), [], url=None)
         assert failed and result['msg'] == ('Missing connection settings for the API node: url (or the '
-                                            'DATAIKU_APINODE_URL environment variable).')
+                                            'DATAIKU_APINODE_URL environment variable). With the dss.apinode.deploy '
+                                            'role: apinode_url per host, or apinode_deploy_url.')
+
+    def test_missing_url_without_admin_key_names_only_the_url(self, run):
+        # The shared connection check, told that the user API needs no admin key.
+        failed, result, exchange = run(dict(features={}, api_key=None), [], url=None)
+        assert failed and 'url (or the DATAIKU_APINODE_URL' in result['msg']
+        assert 'api_key' not in result['msg'] and 'admin_key' not in result['msg']
+        assert exchange.requests == []
+
+    @pytest.mark.parametrize('args, message', [
+        (dict(retries=-1), 'retries must be 0 or more, got -1.'),
+        (dict(timeout=-5), 'timeout must be a positive number of seconds, got -5.'),
+    ])
+    def test_request_settings_are_checked_by_the_shared_check(self, run, args, message):
+        failed, result, exchange = run(dict(features={}, api_key=None, **args), [])
+        assert failed and result['msg'] == message and exchange.requests == []
 
     def test_url_with_user_info_is_refused(self, run):
         failed, result, _exchange = run(dict(features={}), [], url='http://user:Pa55w0rdInUrl@node:12000')
