@@ -205,9 +205,9 @@ def prediction_of(kind, answer):
 
 
 def judge(query, status, answer):
-    """Whether an answer passes the query's expectations, in this order: the status is one of
-    ``expected_status``; the answer comes from ``expected_generation`` (when the query names one); the
-    prediction is ``expected_prediction``; every ``expect`` path holds its value.
+    """Whether an answer passes the query's expectations: the status is one of ``expected_status``; then, for an
+    answer with such a status, all of these: the answer comes from ``expected_generation`` (when the query names
+    one); the prediction is ``expected_prediction``; every ``expect`` path holds its value.
 
     An answer without ``apiContext`` (a custom response of a Python endpoint) cannot tell its generation:
     it is judged on the status and ``expect`` only when the query sets ``expect`` or a non-default
@@ -215,8 +215,9 @@ def judge(query, status, answer):
 
     ``status``: the HTTP status, None when the node could not be reached; ``answer``: the parsed body (an error
     text as ``{message}``). Returns ``{status, served_generation, prediction, passed, message}``, where message is
-    ``ok`` or one sentence naming what differs; the node's ``Invalid selected generation`` (HTTP 400) is explained
-    first as a forced generation that is not loaded.
+    ``ok``, or the wrong status alone (the other expectations describe another answer), or one sentence per failed
+    expectation, in the order above, joined with ``; ``; the node's ``Invalid selected generation`` (HTTP 400) is
+    explained as a forced generation that is not loaded.
     """
     kind = query.get('type') or DEFAULT_TYPE
     body = answer if isinstance(answer, dict) else {}
@@ -241,20 +242,21 @@ def judge(query, status, answer):
         if status == 400 and forced not in (None, '') and to_text(reason or '').startswith(NOT_LOADED):
             verdict['message'] = ('generation %s is not loaded on the node (a forced generation must be in the '
                                   'mapping or preloaded): %s' % (forced, verdict['message']))
-    elif generation not in (None, '') and served != generation and not (served is None and self_judged):
-        verdict['message'] = 'answered by generation %s, not %s' % (served, generation)
-    elif query.get('expected_prediction') is not None and prediction != query['expected_prediction']:
-        verdict['message'] = 'predicted %r, expected %r' % (prediction, query['expected_prediction'])
     else:
-        differences = []
+        # The answer has a wanted status: every other expectation is judged, so that one run names all that differs.
+        failures = []
+        if generation not in (None, '') and served != generation and not (served is None and self_judged):
+            failures.append('answered by generation %s, not %s' % (served, generation))
+        if query.get('expected_prediction') is not None and prediction != query['expected_prediction']:
+            failures.append('predicted %r, expected %r' % (prediction, query['expected_prediction']))
         for dotted in sorted(expect):
             found, value = read_path(answer, dotted)
             if not found:
-                differences.append('%s: not in the answer, expected %r' % (dotted, expect[dotted]))
+                failures.append('%s: not in the answer, expected %r' % (dotted, expect[dotted]))
             elif value != expect[dotted] or isinstance(value, bool) != isinstance(expect[dotted], bool):
-                differences.append('%s: expected %r, got %r' % (dotted, expect[dotted], value))
-        if differences:
-            verdict['message'] = '; '.join(differences)
+                failures.append('%s: expected %r, got %r' % (dotted, expect[dotted], value))
+        if failures:
+            verdict['message'] = '; '.join(failures)
         else:
             verdict.update(passed=True, message='ok')
     return verdict

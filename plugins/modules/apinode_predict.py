@@ -23,8 +23,8 @@ description:
     the node needs to pick a generation of a V(HASH_BASED) mapping.
   - The task fails unless the answer meets the expectations - its status is one of O(expected_status) (by default
     200), it comes from O(generation) when one is forced, its prediction is O(expected_prediction) and every path
-    of O(expect) holds its value. A failure names what differs; a failed expectation names the path, the value
-    expected and the value found.
+    of O(expect) holds its value. A failure names what differs - a status that is not expected alone, else every
+    expectation that fails, in one message; a failed path names the path, the value expected and the value found.
   - The release engine's smoke tests (M(dss.apinode.apinode_release), role C(dss.apinode.deploy)) send the same
     queries and judge them the same way.
   - The query is authenticated with one of the service's own API keys (O(user_api_key)) or a token

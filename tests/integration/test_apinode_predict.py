@@ -167,6 +167,9 @@ def test_expectations_and_custom_answers(fleet, node, deployed, run_playbook):
                                  "data": {"customer_id": "c1"}, "expect": {"results.1.data": {}}}, ignore_errors=True),
         predict("Wrong prediction", {"service": "multi", "endpoint": "predict", "features": RECORD, "generation": "v1",
                                      "expected_prediction": "maybe"}, ignore_errors=True),
+        predict("Wrong prediction and path", {"service": "multi", "endpoint": "predict", "features": RECORD,
+                                              "generation": "v1", "expected_prediction": "maybe",
+                                              "expect": {"apiContext.serviceGeneration": "v2"}}, ignore_errors=True),
         predict("Generation not loaded", {"service": "secured", "endpoint": "predict", "features": RECORD,
                                           "generation": "v9"}, ignore_errors=True),
     )
@@ -182,6 +185,9 @@ def test_expectations_and_custom_answers(fleet, node, deployed, run_playbook):
     assert result.task("Missing path")["msg"].endswith("results.1.data: not in the answer, expected {}.")
     expected = scoring.predict("v1", "predict", RECORD)["prediction"]
     assert result.task("Wrong prediction")["msg"].endswith("predicted %r, expected 'maybe'." % expected)
+    # Every failed expectation in one message.
+    assert result.task("Wrong prediction and path")["msg"].endswith(
+        "predicted %r, expected 'maybe'; apiContext.serviceGeneration: expected 'v2', got 'v1'." % expected)
     assert result.task("Generation not loaded")["msg"].endswith("HTTP 400: Invalid selected generation: v9.")
     fault = node.generation_faults()[0]
     assert (fault["seen"], fault["hits"]) == (2, 2)

@@ -132,6 +132,21 @@ class TestJudge:
         assert verdict['passed'] is False
         assert verdict['message'] == message
 
+    def test_every_failed_expectation_is_named_in_one_message(self):
+        query = dict(endpoint='e', features={}, generation='v1', expected_prediction='no',
+                     expect={'result.probas.yes': 0.5, 'apiContext.endpointId': 'predict', 'result.explanations': {}})
+        verdict = _predict.judge(query, 200, ANSWER)
+        assert verdict['passed'] is False
+        assert verdict['message'] == ("answered by generation v2, not v1; predicted 'yes', expected 'no'; "
+                                      "result.explanations: not in the answer, expected {}; "
+                                      "result.probas.yes: expected 0.5, got 0.7")
+
+    def test_a_wrong_status_is_named_alone(self):
+        # The other expectations describe the wanted answer, not an error.
+        verdict = _predict.judge(dict(endpoint='e', features={}, expected_prediction='no', expect={'a': 1}), 500,
+                                 {'message': 'boom'})
+        assert verdict['message'] == 'HTTP 500: boom'
+
     def test_custom_answer_judged_by_its_status_and_paths(self):
         # A Python endpoint answering its own status and body has no apiContext: the test judges it itself.
         query = dict(type='run', endpoint='e', generation='v2', expected_status=[422], expect={'error.code': 7})

@@ -161,6 +161,15 @@ class TestExpectations:
             Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
         assert failed and result['msg'].endswith("predicted 'yes', expected 'no'.")
 
+    def test_prediction_and_paths_that_all_fail_are_all_named(self, run):
+        failed, result, _exchange = run(dict(features={}, expected_prediction='no',
+                                             expect={'result.probas.yes': 0.5, 'apiContext.serviceId': 'churn'}), [
+            Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
+        assert failed
+        assert result['msg'] == ("The predict query of endpoint predict of service churn failed: predicted 'yes', "
+                                 "expected 'no'; result.probas.yes: expected 0.5, got 0.8.")
+        assert result['prediction'] == 'yes' and result['status'] == 200
+
     def test_unexpected_status(self, run):
         failed, result, _exchange = run(dict(features={}, expected_status=[503]), [
             Call('POST', '/public/api/v1/churn/predict/predict', answer=PREDICTED)])
