@@ -22,7 +22,7 @@ __metaclass__ = type
 import os
 import socket
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleError, AnsibleFileNotFound
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.action import ActionBase
 
@@ -121,8 +121,15 @@ class ApiNodeAction(ActionBase):
         return args
 
     def _find_on_controller(self, path):
+        """The controller path of ``path`` as ``copy`` finds its ``src``; for a relative path found nowhere,
+        NotOnController with the folders searched (Ansible's own list), None otherwise."""
         try:
             return self._find_needle('files', path)
+        except AnsibleFileNotFound as err:
+            folders = artefacts.searched_folders(err.paths, to_native(path))
+            if folders:
+                raise artefacts.NotOnController(folders)
+            return None
         except AnsibleError:
             return None
 

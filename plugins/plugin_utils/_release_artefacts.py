@@ -45,6 +45,28 @@ class ReleaseInputError(Exception):
     """A release that cannot be staged: named in one line, before anything is copied."""
 
 
+class NotOnController(Exception):
+    """Raised by the ``find`` of ``locate`` for a relative path found nowhere: ``searched`` lists the controller
+    folders it was looked up in, in order."""
+
+    def __init__(self, searched):
+        super(NotOnController, self).__init__('not found in %s' % ', '.join(searched))
+        self.searched = list(searched)
+
+
+def searched_folders(candidates, given):
+    """The folders of ``candidates`` (the paths Ansible tried for the relative path ``given``, as in
+    ``AnsibleFileNotFound.paths``), in order, each once."""
+    folders = []
+    suffix = '/' + given.strip('/')
+    for candidate in candidates or []:
+        candidate = to_text(candidate)
+        folder = candidate[:-len(suffix)] if candidate.endswith(suffix) else os.path.dirname(candidate)
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
 def locate(args, staging_dir, find, transport='node'):
     """The artefacts of the release ``args`` (apinode_release options) as dicts with ``kind``,
     ``controller_path``, ``node_path`` and what identifies them (``tag``, ``fingerprint``, ``size``).
@@ -115,13 +137,33 @@ def _items(args, key):
 
 
 def _find(find, given, label, want_dir):
-    path = find(given)
+    """The controller path of ``given``, else one sentence: what is there instead, or where it was looked for."""
     what = 'folder' if want_dir else 'file'
-    if not path or (os.path.isdir(path) != want_dir):
-        raise ReleaseInputError('%s %s is not a %s on the controller (a relative path is looked up like the src of '
-                                'ansible.builtin.copy: in the files/ folders of the role and of the playbook, then '
-                                'next to the playbook).' % (label, given, what))
-    return path
+    searched = None
+    try:
+        path = find(given)
+    except NotOnController as err:
+        path, searched = None, err.searched
+    if path and os.path.isdir(path) != want_dir:
+        shown = '' if path == given else ' (%s)' % path
+        raise ReleaseInputError('%s %s is not a %s on the controller: it is a %s%s.'
+                                % (label, given, what, 'folder' if os.path.isdir(path) else 'file', shown))
+    if path:
+        return path
+    if _is_absolute(given):
+        # Nothing to look up: the hint about relative paths would only mislead.
+        raise ReleaseInputError('%s %s is not a %s on the controller: nothing is at that path.' % (label, given, what))
+    if searched:
+        raise ReleaseInputError('%s %s is not a %s on the controller: a relative path is looked up like the src of '
+                                'ansible.builtin.copy, in %s.' % (label, given, what, ', '.join(searched)))
+    raise ReleaseInputError('%s %s is not a %s on the controller (a relative path is looked up like the src of '
+                            'ansible.builtin.copy: in the files/ folders of the role and of the playbook, then '
+                            'next to the playbook).' % (label, given, what))
+
+
+def _is_absolute(given):
+    # As Ansible reads a src: ~ is the controller user's home.
+    return isinstance(given, str) and (given.startswith('/') or given.startswith('~'))
 
 
 def _under(staging_dir, *parts):
