@@ -21,6 +21,8 @@ description:
     activate steps only), not C(DRIFT); both count as drift for RV(_value.drift).
   - A service that the release does not declare is C(unmanaged) - never drift - with facts per node - present on some
     nodes only, or another generation or mapping than most nodes.
+  - It also decides what the playbook does with the table - whether the run fails (RV(_value.failure)) and whether the
+    report file is written (RV(_value.report)).
 options:
   _input:
     description: C(hostvars).
@@ -32,10 +34,30 @@ options:
     elements: str
     required: true
   declared:
-    description: The release's services (C(apinode_deploy_services)), for the wanted column.
+    description:
+      - The release's services (C(apinode_deploy_services)), for the wanted column.
+      - When empty, every service found is unmanaged and the table starts with a line saying how to give the release
+        (RV(_value.hint)).
     type: list
     elements: dict
     default: []
+  fail_on_drift:
+    description: Whether drift fails the run (RV(_value.failure)); a fleet where no node answered fails it anyway.
+    type: bool
+    default: false
+  check_mode:
+    description: C(ansible_check_mode). In check mode the report file is not written; the table says where it would be.
+    type: bool
+    default: false
+  report_file:
+    description:
+      - The report file asked for (C(apinode_status_report_file)), as given; empty for none. A relative name is placed
+        by P(dss.apinode.report_path#filter) with O(playbook_dir).
+    type: str
+    default: ''
+  playbook_dir:
+    description: C(playbook_dir), for a relative O(report_file).
+    type: str
   result:
     description: The name of the registered M(dss.apinode.apinode_release) result on each host.
     type: str
@@ -46,6 +68,12 @@ EXAMPLES = r'''
 - name: Build the fleet table
   ansible.builtin.set_fact:
     table: "{{ hostvars | dss.apinode.fleet_status(ansible_play_hosts_all | sort, apinode_deploy_services) }}"
+
+- name: The same, failing on drift, with a report file that check mode does not write
+  ansible.builtin.set_fact:
+    table: >-
+      {{ hostvars | dss.apinode.fleet_status(ansible_play_hosts_all | sort, apinode_deploy_services, fail_on_drift=true,
+         check_mode=ansible_check_mode, report_file='status.md', playbook_dir=playbook_dir) }}
 '''
 
 RETURN = r'''
@@ -77,12 +105,36 @@ _value:
     markdown:
       description: The same table in Markdown, for P(dss.apinode.report_document#filter).
       type: str
+    answered:
+      description: The hosts whose node answered, in the order of O(hosts).
+      type: list
+      elements: str
+    hint:
+      description: How to give the release, when O(declared) is empty (also the first line of RV(_value.lines)); else null.
+      type: str
+    failure:
+      description:
+        - Why the run fails, in one line, else null - no node answered (whatever O(fail_on_drift) says), or the fleet
+          drifted and O(fail_on_drift) is true.
+      type: str
+    report:
+      description:
+        - The report file - C(name) (O(report_file) as given, which says its format; null for none), C(path) (where it
+          goes on the controller) and C(write) (whether to write it - false without O(report_file), and in check mode,
+          where the last line of RV(_value.lines) says where it would be written).
+      type: dict
 '''
 
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.dss.apinode.plugins.filter.report_path import report_path
+
 DRIFT_PHASES = ('stage', 'activate')
 NOT_ANSWERING = 'NOT ANSWERING'
+# Where the collection's guides tell users to put the release (the deploy role's variables).
+NO_RELEASE = ('No release given (apinode_deploy_services is empty): every service found is unmanaged and none '
+              'counts as drift; give the release in group_vars or with -e @release.yml.')
+DRIFTED = 'The fleet has drifted; see the table above.'
 
 
 def _serves(service):
@@ -113,7 +165,12 @@ def _wanted(declared, values):
     return max(sorted(counts), key=lambda v: counts[v]) if counts else '-'
 
 
-def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan'):
+def _answered(plan):
+    return bool(plan) and not plan.get('failed') and 'plan' in plan
+
+
+def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan', fail_on_drift=False, check_mode=False,
+                 report_file='', playbook_dir=None):
     declared = declared or []
     if not isinstance(declared, list):
         raise AnsibleFilterError('fleet_status: declared must be the list of the release services')
@@ -133,8 +190,8 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan'):
         rows = {}
         for host in hosts:
             plan = plans[host]
-            if plan.get('failed') or 'plan' not in plan:
-                rows[host] = dict(serves='-', status='NOT ANSWERING', problems=['%s: %s' % (NOT_ANSWERING, plan.get('msg') or 'no answer')])
+            if not _answered(plan):
+                rows[host] = dict(serves='-', status='NOT ANSWERING', problems=[_not_answering(plan)])
                 continue
             found = next((s for s in plan.get('node_services') or plan.get('services') or []
                           if s.get('id') == sid and s.get('exists', True)), None)
@@ -181,10 +238,34 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan'):
             drift = drift or ours
             since = ', since %s' % drained['since'] if drained.get('since') else ''
             lines.insert(0, 'node %s: drained (%s%s)' % (host, nodes[host]['note'], since))
-    report = dict(lines=lines or ['no service declared or found'], drift=drift, services=table, unmanaged=unmanaged,
-                  nodes=nodes)
-    report['markdown'] = _markdown(report, hosts)
+    answered = [h for h in hosts if _answered(plans[h])]
+    if not table:
+        # No service rows to carry them: each node that did not answer gets a line of its own.
+        lines += ['node %s: %s' % (h, _not_answering(plans[h])) for h in hosts if h not in answered]
+        lines.append('no service declared or found' if answered else 'no service declared')
+    drift = drift or len(answered) < len(hosts)
+    hint = None if declared else NO_RELEASE
+    if hint:
+        lines.insert(0, hint)
+    failure = None
+    if hosts and not answered:
+        failure = 'No node answered: %s could not be read; see the table above.' % ', '.join(hosts)
+    elif fail_on_drift and drift:
+        failure = DRIFTED
+    report = dict(lines=lines, drift=drift, services=table, unmanaged=unmanaged, nodes=nodes, answered=answered,
+                  hint=hint, failure=failure, report=dict(name=None, path=None, write=False))
+    report['markdown'] = _markdown(report, hosts, plans)
+    if report_file not in (None, ''):
+        path = report_path(report_file, playbook_dir)
+        # Check mode writes nothing, not even on the controller: it says where the file would go.
+        report['report'] = dict(name=str(report_file), path=path, write=not check_mode)
+        if check_mode:
+            lines.append('Check mode: the report would be written to %s; nothing was written.' % path)
     return report
+
+
+def _not_answering(plan):
+    return '%s: %s' % (NOT_ANSWERING, (plan or {}).get('msg') or 'no answer')
 
 
 def _verdict(row):
@@ -200,13 +281,16 @@ def _verdict(row):
     return 'ok'
 
 
-def _markdown(report, hosts):
+def _markdown(report, hosts, plans):
     out = ['# Fleet status', '']
+    if report.get('hint'):
+        out += [report['hint'], '']
     out += ['- node %s: drained (%s)' % (host, node['note']) for host, node in sorted(report.get('nodes', {}).items())]
     if report.get('nodes'):
         out.append('')
     if not report['services']:
-        return '# Fleet status\n\nno service declared or found\n'
+        down = ['- node %s: %s' % (h, _not_answering(plans[h])) for h in hosts if h not in report['answered']]
+        out += down + ([''] if down else []) + ['no service declared or found' if report['answered'] else 'no service declared', '']
     for sid, rows in report['services'].items():
         title = next(line for line in report['lines'] if line.startswith('service %s (' % sid))
         out += ['## ' + title, '', '| node | serves | status |', '|---|---|---|']
@@ -214,6 +298,8 @@ def _markdown(report, hosts):
             out.append('| %s | %s | %s |' % tuple(str(v).replace('|', '\\|') for v in (host, rows[host]['serves'],
                                                                                        _verdict(rows[host]))))
         out.append('')
+    if report.get('failure'):
+        out += ['**%s**' % report['failure'], '']
     return '\n'.join(out)
 
 

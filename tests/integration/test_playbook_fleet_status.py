@@ -5,6 +5,8 @@ it, in the plan's own sentences; a service the release does not declare is unman
 with facts per node: where it is, and whether a node serves another generation than most nodes.
 """
 
+import json
+
 import pytest
 
 from test_role_deploy import ROLLING_DEPLOY, deploy_vars
@@ -105,3 +107,40 @@ def test_missing_service_and_dead_node_are_rows_not_crashes(sim_fleet, churn, fr
     # Not even without --check does the report write anything.
     assert fleet.node("node3").mutating_requests() == []
     assert fleet.node("node3").admin_client().list_services() == []
+
+
+def test_a_fleet_where_no_node_answers_fails_after_its_table_and_report(sim_fleet, churn, run_playbook, tmp_path):
+    fleet = sim_fleet(nodes=2)
+    wanted = deploy_vars(churn, "v1", generation="v1")
+    for node in fleet.nodes:
+        node.kill()
+    report = tmp_path / "status.json"
+
+    result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(wanted, apinode_status_report_file=str(report)))
+
+    assert result.rc != 0, result.output
+    failed = result.task("Fail when no node answered, or on drift when asked to", "node1")
+    assert failed["msg"] == "No node answered: node1, node2 could not be read; see the table above."
+    # The table and the report come first, and say why, node by node.
+    lines = section(table(result), "churn")
+    assert "NOT ANSWERING" in row(lines, "node1") and "NOT ANSWERING" in row(lines, "node2")
+    assert json.loads(report.read_text())["failure"] == failed["msg"]
+
+
+def test_without_a_release_the_table_says_how_to_give_one_and_check_mode_writes_no_report(
+        sim_fleet, churn, fraud, run_playbook, tmp_path):
+    fleet = sim_fleet(nodes=1)
+    serve_by_hand(fleet.node("node1"), "fraud", fraud["v1"], "v1")
+    report = tmp_path / "reports" / "status.md"
+
+    result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(apinode_status_report_file=str(report)),
+                          check=True)
+
+    assert result.rc == 0, result.output
+    lines = table(result)
+    assert lines[0].startswith("No release given (apinode_deploy_services is empty)")
+    assert "-e @release.yml" in lines[0]
+    assert "service fraud (unmanaged: not in the release; most nodes serve v1)" in lines
+    assert lines[-1] == "Check mode: the report would be written to %s; nothing was written." % report
+    assert not report.exists() and not report.parent.exists()
+    assert not result.ran("Write the fleet table on the controller")

@@ -9,7 +9,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dss.apinode.plugins.filter.fleet_status import fleet_status
+import pytest
+
+from ansible_collections.dss.apinode.plugins.filter.fleet_status import NO_RELEASE, fleet_status
 
 
 def single(generation):
@@ -49,7 +51,7 @@ def test_undeclared_services_are_unmanaged_with_facts_per_node_never_drift():
     hostvars = {'node1': plan([svc('fraud', 'v3')]), 'node2': plan([svc('fraud', 'v3')]),
                 'node3': plan([svc('fraud', 'v2')]), 'node4': plan([])}
     table = fleet_status(hostvars, ['node1', 'node2', 'node3', 'node4'])
-    assert table['lines'][0] == 'service fraud (unmanaged: not in the release; most nodes serve v3)'
+    assert table['lines'][1] == 'service fraud (unmanaged: not in the release; most nodes serve v3)'
     assert table['unmanaged'] == ['fraud']
     assert row(table, 'node1').endswith('unmanaged: present on node1, node2, node3 only')
     assert 'other generation or mapping than most nodes (v3)' in row(table, 'node3')
@@ -91,7 +93,63 @@ def test_a_node_that_does_not_answer_is_a_row_with_the_whole_reason():
 def test_nothing_declared_nor_found():
     table = fleet_status({'node1': plan([])}, ['node1'])
     assert (table['lines'], table['drift'], table['services'], table['unmanaged']) == (
-        ['no service declared or found'], False, {}, [])
+        [NO_RELEASE, 'no service declared or found'], False, {}, [])
+    assert table['failure'] is None and table['answered'] == ['node1']
+
+
+DOWN = {'apinode_deploy_plan': {'failed': True, 'msg': 'Cannot reach the API node: connection refused'}}
+
+
+@pytest.mark.parametrize('declared', [[{'id': 'churn', 'generation': 'v1'}], []])
+def test_a_fleet_where_no_node_answered_fails_in_one_line_after_its_table(declared):
+    table = fleet_status({'node1': DOWN, 'node2': DOWN}, ['node1', 'node2'], declared)
+    assert table['failure'] == 'No node answered: node1, node2 could not be read; see the table above.'
+    assert table['answered'] == [] and table['drift'] is True
+    # The table still says why, node by node.
+    assert sum('NOT ANSWERING: Cannot reach the API node: connection refused' in line for line in table['lines']) == 2
+    assert '**No node answered: node1, node2 could not be read; see the table above.**' in table['markdown']
+
+
+def test_without_a_release_each_node_that_did_not_answer_has_its_own_line():
+    table = fleet_status({'node1': plan([]), 'node2': DOWN}, ['node1', 'node2'])
+    assert table['lines'] == [NO_RELEASE, 'node node2: NOT ANSWERING: Cannot reach the API node: connection refused',
+                              'no service declared or found']
+    assert table['drift'] is True and table['failure'] is None, 'one node answered: a row, not a failed run'
+    assert '- node node2: NOT ANSWERING: Cannot reach the API node' in table['markdown']
+
+
+def test_some_nodes_down_fail_the_run_only_on_drift_when_asked_to():
+    hostvars = {'node1': plan([svc('churn', 'v1')]), 'node2': DOWN}
+    declared = [{'id': 'churn', 'generation': 'v1'}]
+    assert fleet_status(hostvars, ['node1', 'node2'], declared)['failure'] is None
+    assert fleet_status(hostvars, ['node1', 'node2'], declared, fail_on_drift=True)['failure'] == (
+        'The fleet has drifted; see the table above.')
+    current = {'node1': plan([svc('churn', 'v1')])}
+    assert fleet_status(current, ['node1'], declared, fail_on_drift=True)['failure'] is None
+
+
+def test_no_release_says_how_to_give_one_first():
+    table = fleet_status({'node1': plan([svc('fraud', 'v3')])}, ['node1'])
+    assert table['hint'] == NO_RELEASE and table['lines'][0] == NO_RELEASE
+    assert 'apinode_deploy_services' in NO_RELEASE and '-e @release.yml' in NO_RELEASE
+    assert table['lines'][1].startswith('service fraud (unmanaged')
+    assert table['markdown'].startswith('# Fleet status\n\n' + NO_RELEASE + '\n')
+    declared = fleet_status({'node1': plan([svc('churn', 'v1')])}, ['node1'], [{'id': 'churn', 'generation': 'v1'}])
+    assert declared['hint'] is None and declared['lines'][0] == 'service churn (wanted: v1)'
+
+
+def test_check_mode_says_where_the_report_would_go_and_writes_nothing():
+    hostvars = {'node1': plan([svc('churn', 'v1')])}
+    declared = [{'id': 'churn', 'generation': 'v1'}]
+    checked = fleet_status(hostvars, ['node1'], declared, check_mode=True, report_file='status.md',
+                           playbook_dir='/srv/plays')
+    assert checked['report'] == {'name': 'status.md', 'path': '/srv/plays/status.md', 'write': False}
+    assert checked['lines'][-1] == 'Check mode: the report would be written to /srv/plays/status.md; nothing was written.'
+    written = fleet_status(hostvars, ['node1'], declared, report_file='/var/reports/status.json', playbook_dir='/srv/plays')
+    assert written['report'] == {'name': '/var/reports/status.json', 'path': '/var/reports/status.json', 'write': True}
+    assert not any('Check mode' in line for line in written['lines'])
+    for report_file in ('', None):
+        assert fleet_status(hostvars, ['node1'], declared, check_mode=True, report_file=report_file)['report']['write'] is False
 
 
 def test_a_drained_node_is_shown_as_drained():
