@@ -135,6 +135,7 @@ NOT_ANSWERING = 'NOT ANSWERING'
 NO_RELEASE = ('No release given (apinode_deploy_services is empty): every service found is unmanaged and none '
               'counts as drift; give the release in group_vars or with -e @release.yml.')
 DRIFTED = 'The fleet has drifted; see the table above.'
+MAX_NAMED = 10
 
 
 def _serves(service):
@@ -249,7 +250,9 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan', f
         lines.insert(0, hint)
     failure = None
     if hosts and not answered:
-        failure = 'No node answered: %s could not be read; see the table above.' % ', '.join(hosts)
+        # A large fleet is named in part: the table names every node.
+        named = ', '.join(hosts[:MAX_NAMED]) + (' and %d more' % (len(hosts) - MAX_NAMED) if len(hosts) > MAX_NAMED else '')
+        failure = 'No node answered: %s could not be read; see the table above.' % named
     elif fail_on_drift and drift:
         failure = DRIFTED
     report = dict(lines=lines, drift=drift, services=table, unmanaged=unmanaged, nodes=nodes, answered=answered,

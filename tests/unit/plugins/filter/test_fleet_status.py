@@ -110,6 +110,13 @@ def test_a_fleet_where_no_node_answered_fails_in_one_line_after_its_table(declar
     assert '**No node answered: node1, node2 could not be read; see the table above.**' in table['markdown']
 
 
+def test_a_large_fleet_where_no_node_answered_is_named_in_part():
+    hosts = ['node%02d' % i for i in range(1, 13)]
+    table = fleet_status(dict((h, DOWN) for h in hosts), hosts)
+    assert table['failure'] == ('No node answered: %s and 2 more could not be read; see the table above.'
+                                % ', '.join(hosts[:10]))
+
+
 def test_without_a_release_each_node_that_did_not_answer_has_its_own_line():
     table = fleet_status({'node1': plan([]), 'node2': DOWN}, ['node1', 'node2'])
     assert table['lines'] == [NO_RELEASE, 'node node2: NOT ANSWERING: Cannot reach the API node: connection refused',
