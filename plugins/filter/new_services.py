@@ -19,6 +19,7 @@ description:
     change, unless the release marks it C(new) or O(allow_new) is set. A service that some nodes of the play already
     have is not new on the others (a node joining a fleet).
   - Hosts without a plan (not planned yet, or failed) are not counted; with no planned host nothing is new.
+  - The C(dss.apinode.deploy) role takes this decision with its other fleet-wide checks, through P(dss.apinode.preflight#filter).
 options:
   _input:
     description: C(hostvars).

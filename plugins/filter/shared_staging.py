@@ -22,6 +22,7 @@ description:
     before anything is copied.
   - Hosts without a plan, and plans over the api transport (nothing is staged), are not counted. Two inventory names
     of one machine under different addresses are not recognised.
+  - The C(dss.apinode.deploy) role takes this decision with its other fleet-wide checks, through P(dss.apinode.preflight#filter).
 options:
   _input:
     description: C(hostvars).
