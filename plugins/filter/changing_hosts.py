@@ -18,24 +18,16 @@ description:
     as changing.
   - C(dss.apinode.rolling_deploy) forms its activation batches among these hosts, so that its first batch (the canary)
     is a node that switches.
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.result
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
   hosts:
     description: The hosts to consider, in order (C(ansible_play_hosts)).
-    type: list
-    elements: str
-    required: true
   skip_current:
     description: When false, every host counts as changing (the role's C(apinode_deploy_skip_current)).
     type: bool
     default: true
-  result:
-    description: The name of the registered plan on each host.
-    type: str
-    default: apinode_deploy_plan
 '''
 
 EXAMPLES = r'''

@@ -18,16 +18,9 @@ description:
     builds one report - per node its outcome, each release service's C(from) (what it served before the run) and
     C(to) (the plan's target), the smoke test verdicts, the phases skipped and why, and how long each phase took.
   - The same data is printed (C(lines)), given to C(set_stats) and written to a file (P(dss.apinode.report_document#filter)).
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
-  hosts:
-    description: The nodes of the rollout (C(ansible_play_hosts_all)), in order.
-    type: list
-    elements: str
-    required: true
   check_mode:
     description: Whether the run was in check mode (nothing applied).
     type: bool

@@ -23,16 +23,12 @@ description:
     nodes only, or another generation or mapping than most nodes.
   - It also decides what the playbook does with the table - whether the run fails (RV(_value.failure)) and whether the
     report file is written (RV(_value.report)).
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.result
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
   hosts:
     description: The hosts of the table, in order.
-    type: list
-    elements: str
-    required: true
   declared:
     description:
       - The release's services (C(apinode_deploy_services)), for the wanted column.
@@ -58,10 +54,6 @@ options:
   playbook_dir:
     description: C(playbook_dir), for a relative O(report_file).
     type: str
-  result:
-    description: The name of the registered M(dss.apinode.apinode_release) result on each host.
-    type: str
-    default: apinode_deploy_plan
 '''
 
 EXAMPLES = r'''

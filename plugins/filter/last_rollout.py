@@ -19,20 +19,12 @@ description:
   - The last rollout is the run (the record's C(owner)) of the newest record. Only its nodes are rolled back - a node
     whose record comes from an older run was left alone by the last rollout (it already served that release) and keeps
     what it serves.
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.result
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
-  hosts:
-    description: The nodes (C(ansible_play_hosts_all)).
-    type: list
-    elements: str
-    required: true
   result:
     description: The name of the registered check-mode rollback on each host.
-    type: str
-    default: apinode_deploy_plan
   check_mode:
     description: The run is in check mode (C(ansible_check_mode)); the first line then says that nothing is changed.
     type: bool

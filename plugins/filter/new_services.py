@@ -20,16 +20,10 @@ description:
     have is not new on the others (a node joining a fleet).
   - Hosts without a plan (not planned yet, or failed) are not counted; with no planned host nothing is new.
   - The C(dss.apinode.deploy) role takes this decision with its other fleet-wide checks, through P(dss.apinode.preflight#filter).
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.result
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
-  hosts:
-    description: The nodes of the play (C(ansible_play_hosts_all)).
-    type: list
-    elements: str
-    required: true
   services:
     description: The release's services (C(apinode_deploy_services)); an item with C(new) true is created on purpose.
     type: list
@@ -39,10 +33,6 @@ options:
     description: Accept every new service (C(apinode_deploy_allow_new_services); the C(dss.apinode.bootstrap_node) playbook sets it).
     type: bool
     default: false
-  result:
-    description: The name of the registered plan on each host.
-    type: str
-    default: apinode_deploy_plan
 '''
 
 EXAMPLES = r'''

@@ -27,16 +27,10 @@ description:
     and the options of the collection playbooks (C(apinode_deploy_hosts), C(apinode_deploy_serial)). Host variables are
     those of the inventory, of C(group_vars) and C(host_vars), and extra variables; variables of a play or of an
     C(include_role) are not seen.
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.result
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
-  hosts:
-    description: The nodes of the play (C(ansible_play_hosts_all)).
-    type: list
-    elements: str
-    required: true
   services:
     description: The release's services (C(apinode_deploy_services)); an item with C(new) true is created on purpose.
     type: list
@@ -52,10 +46,6 @@ options:
         variables named C(apinode_deploy_...) are checked.
       - Omitted, host variables are not checked.
     type: raw
-  result:
-    description: The name of the registered plan on each host.
-    type: str
-    default: apinode_deploy_plan
 '''
 
 EXAMPLES = r'''

@@ -17,11 +17,9 @@ description:
     (C(apinode_deploy_plan), RV(dss.apinode.apinode_release#module:progressive)) shifts them in steps; services
     with the same step index share it, which bakes as long as the longest of their bakes.
   - Empty when no host of the batch shifts a service in steps (every one of them switches at once).
+extends_documentation_fragment:
+  - dss.apinode.play_hosts.hostvars
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
   batch:
     description: The hosts of the batch (C(ansible_play_batch)).
     type: list

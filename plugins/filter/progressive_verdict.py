@@ -23,11 +23,9 @@ description:
     the rate before the step, divided by the share of the queries the new generation received.
   - The companion filter R(dss.apinode.progressive_schedule,ansible_collections.dss.apinode.progressive_schedule_filter)
     lists the steps of the batch.
+extends_documentation_fragment:
+  - dss.apinode.play_hosts.hostvars
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
   batch:
     description: The hosts of the batch (C(ansible_play_batch)).
     type: list

@@ -16,18 +16,11 @@ description:
   - Reads the results that the C(dss.apinode.deploy) role registered on each host and decides, after a
     phase, whether the rollout stops, which nodes failed and which nodes are put back to what they served.
   - The input is C(hostvars); results that are missing (a host that did not run the phase) count as not failed.
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
 options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
   batch:
     description: The hosts of the current batch (C(ansible_play_batch)); only their failures count.
-    type: list
-    elements: str
-    required: true
-  hosts:
-    description: Every host of the play (C(ansible_play_hosts_all)).
     type: list
     elements: str
     required: true

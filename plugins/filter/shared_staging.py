@@ -23,20 +23,9 @@ description:
   - Hosts without a plan, and plans over the api transport (nothing is staged), are not counted. Two inventory names
     of one machine under different addresses are not recognised.
   - The C(dss.apinode.deploy) role takes this decision with its other fleet-wide checks, through P(dss.apinode.preflight#filter).
-options:
-  _input:
-    description: C(hostvars).
-    type: dict
-    required: true
-  hosts:
-    description: The nodes of the play (C(ansible_play_hosts_all)).
-    type: list
-    elements: str
-    required: true
-  result:
-    description: The name of the registered plan on each host.
-    type: str
-    default: apinode_deploy_plan
+extends_documentation_fragment:
+  - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.result
 '''
 
 EXAMPLES = r'''
