@@ -29,12 +29,23 @@ options:
     description: The run is in check mode (C(ansible_check_mode)); the first line then says that nothing is changed.
     type: bool
     default: false
+  applied:
+    description:
+      - After the rollback, the name of its registered result on each host (the M(dss.apinode.apinode_release)
+        V(rollback) run), for RV(_value.summary).
+      - Omitted before the rollback.
+    type: str
 '''
 
 EXAMPLES = r'''
 - name: Decide which nodes the last rollout changed
   ansible.builtin.set_fact:
     last: "{{ hostvars | dss.apinode.last_rollout(ansible_play_hosts_all) }}"
+  run_once: true
+
+- name: Say what was rolled back
+  ansible.builtin.debug:
+    msg: "{{ (hostvars | dss.apinode.last_rollout(ansible_play_hosts_all, applied='rollback_run')).summary }}"
   run_once: true
 '''
 
@@ -68,12 +79,17 @@ _value:
         - Why nothing can be rolled back, when no node has a record (nodes with the same reason named together);
           else empty.
       type: str
+    summary:
+      description:
+        - With O(applied), one line saying how many nodes were put back, and which nodes already served what they
+          served before, were left alone or failed; else empty.
+      type: str
 '''
 
 NO_RECORD = 'No rollout is recorded'
 
 
-def last_rollout(hostvars, hosts, result='apinode_deploy_plan', check_mode=False):
+def last_rollout(hostvars, hosts, result='apinode_deploy_plan', check_mode=False, applied=None):
     records, left, failed = {}, {}, {}
     for host in hosts:
         plan = (hostvars.get(host) or {}).get(result) or {}
@@ -114,7 +130,35 @@ def last_rollout(hostvars, hosts, result='apinode_deploy_plan', check_mode=False
             lines.append('%s: FAILED - %s' % (host, failed[host]))
     message = '' if chosen else ('No node of the play has a rollout record to roll back to. %s'
                                  % ' '.join(_by_reason(hosts, dict(left, **failed))))
-    return dict(owner=owner, at=at, hosts=chosen, left_alone=left, failed=failed, lines=lines, message=message)
+    summary = _summary(hostvars, hosts, chosen, left, failed, owner, applied) if applied else ''
+    return dict(owner=owner, at=at, hosts=chosen, left_alone=left, failed=failed, lines=lines, message=message,
+                summary=summary)
+
+
+def _nodes(names):
+    return '%d node%s (%s)' % (len(names), '' if len(names) == 1 else 's', ', '.join(names))
+
+
+def _summary(hostvars, hosts, chosen, left, failed, owner, applied):
+    """One line after the rollback, from what its run registered on each node of the last rollout."""
+    runs = dict((h, (hostvars.get(h) or {}).get(applied) or {}) for h in chosen)
+    # A node whose record could not be read failed before the rollback; one of the last rollout may fail in it.
+    broken = [h for h in hosts if h in failed or (h in runs and runs[h].get('failed'))]
+    back = [h for h in chosen if h not in broken and runs[h].get('changed')]
+    already = [h for h in chosen if h not in broken and h not in back]
+    run = owner or 'unknown'
+    if back:
+        parts = ['%s put back to what %s before run %s' % (_nodes(back), 'it served' if len(back) == 1 else 'they served', run)]
+    else:
+        parts = ['nothing put back from run %s' % run]
+    if already:
+        parts.append('%s already served what %s before it' % (_nodes(already), 'it served' if len(already) == 1 else 'they served'))
+    alone = [h for h in hosts if h in left]
+    if alone:
+        parts.append('%s left alone' % _nodes(alone))
+    if broken:
+        parts.append('%s FAILED' % _nodes(broken))
+    return '%s: %s.' % ('Rollback incomplete' if broken else 'Rollback done', '; '.join(parts))
 
 
 def _by_reason(hosts, reasons):

@@ -199,3 +199,28 @@ def test_last_rollout_names_a_reason_shared_by_every_node_once():
     decision = last_rollout(hostvars, ['node1', 'node2', 'node3'])
     assert decision['message'] == ('No node of the play has a rollout record to roll back to. node1, node2: %s '
                                    'node3: Cannot reach the API node.' % api)
+
+
+def test_last_rollout_sums_up_the_rollback_run():
+    from ansible_collections.dss.apinode.plugins.filter.last_rollout import last_rollout
+    hostvars = {
+        'node1': rollback_plan('run-1', '2026-11-30T09:00:00Z'),
+        'node2': dict(rollback_plan('run-2', '2026-11-30T10:00:01Z', ['service churn goes back from v2 to v1']),
+                      run={'changed': True}),
+        'node3': dict(rollback_plan('run-2', '2026-11-30T10:00:00Z', ['service churn goes back from v2 to v1']),
+                      run={'changed': True}),
+        'node4': dict(rollback_plan('run-2', '2026-11-30T10:00:00Z'), run={'changed': False}),
+    }
+    hosts = ['node1', 'node2', 'node3', 'node4']
+    assert last_rollout(hostvars, hosts)['summary'] == ''  # before the rollback
+    assert last_rollout(hostvars, hosts, applied='run')['summary'] == (
+        'Rollback done: 2 nodes (node2, node3) put back to what they served before run run-2; 1 node (node4) already '
+        'served what it served before it; 1 node (node1) left alone.')
+    hostvars['node3']['run'] = {'failed': True, 'msg': 'Cannot reach the API node'}
+    hostvars['node5'] = {'apinode_deploy_plan': {'failed': True, 'msg': 'Cannot read the record'}}
+    assert last_rollout(hostvars, hosts + ['node5'], applied='run')['summary'] == (
+        'Rollback incomplete: 1 node (node2) put back to what it served before run run-2; 1 node (node4) already '
+        'served what it served before it; 1 node (node1) left alone; 2 nodes (node3, node5) FAILED.')
+    nothing = {'node1': dict(rollback_plan('run-1', '2026-11-30T09:00:00Z'), run={'changed': False})}
+    assert last_rollout(nothing, ['node1'], applied='run')['summary'] == (
+        'Rollback done: nothing put back from run run-1; 1 node (node1) already served what it served before it.')
