@@ -129,6 +129,8 @@ def preflight(hostvars, hosts, services, allow_new=False, options=None, result='
     if options is not None and not isinstance(options, (Mapping, list)):
         raise AnsibleFilterError('preflight: options must be the options of the role argument specification, or their names')
     refusals, warnings = [], []
+    # Each host's variables once: every hostvars[host] of ansible-core computes them anew.
+    hostvars = dict((host, hostvars.get(host) or {}) for host in hosts)
 
     services_verdict = new_services(hostvars, hosts, services, allow_new=allow_new, result=result)
     refusals.append(services_verdict['message'])
