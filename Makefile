@@ -78,15 +78,16 @@ reliability: venv tree
 molecule: venv tree
 	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/molecule-all
 
-# On the oldest ansible-core: every unit test, and the integration cases that depend on how the core
-# runs a task (vaulted keys, argument checks of the role, proxies and path prefixes, the operator's
-# one-line errors, delegation to the controller and its background polls, included hook task files).
-# The rest of the integration suite runs on the newest core only.
-CORE_SENSITIVE := tests/integration/test_transport_cases.py tests/integration/test_operator_cases.py \
-	tests/integration/test_api_transport.py tests/integration/test_drain.py
+# On the oldest ansible-core: every unit test, and the integration cases marked core_sensitive (pytest.ini):
+# those that depend on how the core runs a task (vaulted keys, argument checks of the role, proxies and path
+# prefixes, the operator's one-line errors, delegation to the controller and its background polls, included
+# hook task files). The rest of the integration suite runs on the newest core only.
+CORE_SENSITIVE_FILES = $(shell grep -l core_sensitive $(ROOT)/tests/integration/test_*.py)
 core-oldest: venv-oldest tree
 	$(call SUITE_ENV,$(VENV_OLDEST)/bin) $(ROOT)/hack/pytest-suite $(VENV_OLDEST)/bin/python \
-		tests/unit $(CORE_SENSITIVE) -n $(PYTEST_WORKERS)
+		tests/unit -n $(PYTEST_WORKERS)
+	$(call SUITE_ENV,$(VENV_OLDEST)/bin) $(ROOT)/hack/pytest-suite $(VENV_OLDEST)/bin/python \
+		$(CORE_SENSITIVE_FILES) -m core_sensitive -n $(PYTEST_WORKERS)
 
 bench: venv tree
 	@test -f $(ROOT)/tests/performance/run_all.py || \

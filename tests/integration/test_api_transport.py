@@ -66,6 +66,7 @@ def paths(node, method=None):
     return [r["path"] for r in node.requests() if method is None or r["method"] == method]
 
 
+@pytest.mark.core_sensitive
 def test_api_rollout_streams_packages_and_never_reaches_the_hosts(sim_fleet, churn, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=3)
     inventory = unreachable_inventory(fleet, tmp_path / "inventory.json")
@@ -105,6 +106,7 @@ def test_api_rollout_streams_packages_and_never_reaches_the_hosts(sim_fleet, chu
         assert not any(p.startswith("/public/api/") for p in paths(node)), node.name
 
 
+@pytest.mark.core_sensitive
 def test_api_rollout_rolls_back_exactly_on_a_failed_smoke_test(sim_fleet, churn, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=3)
     inventory = unreachable_inventory(fleet, tmp_path / "inventory.json")
@@ -194,6 +196,7 @@ def background_staging_is_safe(transport):
     return transport == "node" or LooseVersion(core_version) >= LooseVersion("2.20.3")
 
 
+@pytest.mark.core_sensitive
 @pytest.mark.parametrize("transport", ["node", "api"])
 def test_a_long_import_prints_progress_where_the_core_can_poll_it(
         sim_fleet, churn, run_playbook, fleet_inventory, tmp_path, transport):

@@ -98,6 +98,7 @@ def test_a_node_that_fails_its_smoke_test_is_rolled_back_before_it_rejoins(sim_f
         assert logged(node, SET_MAPPING)[0] is True, node.name  # every node's switch to v2 was drained
 
 
+@pytest.mark.core_sensitive
 def test_api_transport_drains_through_the_admin_api(sim_fleet, churn, run_playbook, fleet_inventory, tmp_path):
     fleet = sim_fleet(nodes=2)
     inventory = fleet_inventory(fleet, tmp_path / "inventory.json")
@@ -207,6 +208,7 @@ HOOK = """
 """
 
 
+@pytest.mark.core_sensitive
 def test_the_hook_is_called_drained_then_serving_around_the_switch(sim_fleet, churn, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=2)
     hook = tmp_path / "load_balancer.yml"

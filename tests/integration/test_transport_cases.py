@@ -20,6 +20,9 @@ import pytest
 from harness import module_play, task
 from test_role_deploy import FEATURES, ROLLBACK, deploy_vars, generations, served
 
+# Every case here depends on how ansible-core runs a task (vault, argument checks, proxies, path prefixes).
+pytestmark = pytest.mark.core_sensitive
+
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 PLAN = "Plan the release on this node"
 FLEET_STATUS = "dss.apinode.fleet_status"
