@@ -20,9 +20,10 @@ description:
   - The same data is printed (C(lines)), given to C(set_stats) and written to a file (P(dss.apinode.report_document#filter)).
 extends_documentation_fragment:
   - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.report_file
 options:
   check_mode:
-    description: Whether the run was in check mode (nothing applied).
+    description: Whether the run was in check mode (nothing applied, and no report file written).
     type: bool
     default: false
 '''
@@ -58,7 +59,12 @@ _value:
     markdown:
       description: The same report in Markdown.
       type: str
+    report:
+      description: What to do with O(report_file) - C(name), C(path), C(write) and C(note), as for P(dss.apinode.fleet_status#filter).
+      type: dict
 '''
+
+from ansible_collections.dss.apinode.plugins.filter.report_path import report_target
 
 PLAN = 'apinode_deploy_plan'
 STAGING = '__apinode_deploy_staging'
@@ -166,7 +172,7 @@ def _node(host, facts, check_mode, failed_hosts, rolled_back_hosts, stopped):
     return node
 
 
-def deploy_report(hostvars, hosts, check_mode=False):
+def deploy_report(hostvars, hosts, check_mode=False, report_file='', playbook_dir=None):
     nodes = {}
     failed_hosts, rolled_back_hosts, stopped = {}, set(), False
     for host in hosts:
@@ -188,6 +194,9 @@ def deploy_report(hostvars, hosts, check_mode=False):
     report = dict(outcome=outcome, summary=summary, nodes=nodes, check_mode=bool(check_mode))
     report['lines'] = _lines(report, hosts)
     report['markdown'] = _markdown(report, hosts)
+    report['report'] = report_target(report_file, playbook_dir, check_mode)
+    if report['report']['note']:
+        report['lines'].append(report['report']['note'])
     return report
 
 

@@ -25,6 +25,7 @@ description:
     report file is written (RV(_value.report)).
 extends_documentation_fragment:
   - dss.apinode.play_hosts
+  - dss.apinode.play_hosts.report_file
   - dss.apinode.play_hosts.result
 options:
   hosts:
@@ -45,15 +46,6 @@ options:
     description: C(ansible_check_mode). In check mode the report file is not written; the table says where it would be.
     type: bool
     default: false
-  report_file:
-    description:
-      - The report file asked for (C(apinode_status_report_file)), as given; empty for none. A relative name is placed
-        by P(dss.apinode.report_path#filter) with O(playbook_dir).
-    type: str
-    default: ''
-  playbook_dir:
-    description: C(playbook_dir), for a relative O(report_file).
-    type: str
 '''
 
 EXAMPLES = r'''
@@ -112,14 +104,14 @@ _value:
     report:
       description:
         - The report file - C(name) (O(report_file) as given, which says its format; null for none), C(path) (where it
-          goes on the controller) and C(write) (whether to write it - false without O(report_file), and in check mode,
-          where the last line of RV(_value.lines) says where it would be written).
+          goes on the controller), C(write) (whether to write it - false without O(report_file), and in check mode) and
+          C(note) (in check mode, the last line of RV(_value.lines), saying where it would be written; else null).
       type: dict
 '''
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dss.apinode.plugins.filter.report_path import report_path
+from ansible_collections.dss.apinode.plugins.filter.report_path import report_target
 
 DRIFT_PHASES = ('stage', 'activate')
 NOT_ANSWERING = 'NOT ANSWERING'
@@ -248,14 +240,10 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan', f
     elif fail_on_drift and drift:
         failure = DRIFTED
     report = dict(lines=lines, drift=drift, services=table, unmanaged=unmanaged, nodes=nodes, answered=answered,
-                  hint=hint, failure=failure, report=dict(name=None, path=None, write=False))
+                  hint=hint, failure=failure, report=report_target(report_file, playbook_dir, check_mode))
     report['markdown'] = _markdown(report, hosts, plans)
-    if report_file not in (None, ''):
-        path = report_path(report_file, playbook_dir)
-        # Check mode writes nothing, not even on the controller: it says where the file would go.
-        report['report'] = dict(name=str(report_file), path=path, write=not check_mode)
-        if check_mode:
-            lines.append('Check mode: the report would be written to %s; nothing was written.' % path)
+    if report['report']['note']:
+        lines.append(report['report']['note'])
     return report
 
 

@@ -23,16 +23,7 @@ description:
 extends_documentation_fragment:
   - dss.apinode.play_hosts
   - dss.apinode.play_hosts.result
-options:
-  services:
-    description: The release's services (C(apinode_deploy_services)); an item with C(new) true is created on purpose.
-    type: list
-    elements: dict
-    required: true
-  allow_new:
-    description: Accept every new service (C(apinode_deploy_allow_new_services); the C(dss.apinode.bootstrap_node) playbook sets it).
-    type: bool
-    default: false
+  - dss.apinode.play_hosts.new_services
 '''
 
 EXAMPLES = r'''

@@ -55,6 +55,18 @@ def report_path(name, playbook_dir, cwd=None):
     return os.path.normpath(os.path.join(base, name))
 
 
+def report_target(report_file, playbook_dir, check_mode=False, cwd=None):
+    """What a collection playbook does with the report file asked for (the role's apinode_deploy_report_file,
+    fleet_status's apinode_status_report_file): ``{name, path, write, note}``. ``name`` is the file as given (its
+    suffix says the format), ``path`` where it goes (``report_path``), ``write`` false without a file and in check
+    mode, which writes nothing, not even on the controller; ``note`` is then the line saying where it would go."""
+    if report_file in (None, ''):
+        return dict(name=None, path=None, write=False, note=None)
+    path = report_path(report_file, playbook_dir, cwd=cwd)
+    note = ('Check mode: the report would be written to %s; nothing was written.' % path) if check_mode else None
+    return dict(name=str(report_file), path=path, write=not check_mode, note=note)
+
+
 class FilterModule(object):
 
     def filters(self):

@@ -26,10 +26,9 @@ options:
 '''
 
 EXAMPLES = r'''
-- name: Warn about the release
+- name: Warn once for the play, also highlighted in AWX
   ansible.builtin.debug:
-    msg: "{{ verdict.warnings | dss.apinode.warn }}"
-  when: verdict.warnings | length > 0
+    msg: "{{ ['the maintenance window closes in 10 minutes'] | dss.apinode.warn }}"
   run_once: true
 '''
 

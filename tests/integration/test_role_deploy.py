@@ -198,11 +198,17 @@ def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, ch
     assert sorted(put_back) == ["node1", "node2", "node3"]
 
 
-def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet, churn, run_playbook):
+def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet, churn, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=2)
-    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"), check=True)
+    report = tmp_path / "plan.md"
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, check=True,
+                          extra_vars=dict(deploy_vars(churn, "v1"), apinode_deploy_report_file=str(report)))
     assert result.rc == 0, result.output
     assert result.changed_count > 0
+    # Not even the report file on the controller: the report says where it would go.
+    assert not report.exists()
+    lines = result.task("Show the run report")["msg"]
+    assert lines[-1] == "Check mode: the report would be written to %s; nothing was written." % report
     for node in fleet.nodes:
         assert result.task(PLAN, node.name)["drift"], node.name
         assert node.mutating_requests() == [], node.name

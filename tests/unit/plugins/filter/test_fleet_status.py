@@ -150,10 +150,12 @@ def test_check_mode_says_where_the_report_would_go_and_writes_nothing():
     declared = [{'id': 'churn', 'generation': 'v1'}]
     checked = fleet_status(hostvars, ['node1'], declared, check_mode=True, report_file='status.md',
                            playbook_dir='/srv/plays')
-    assert checked['report'] == {'name': 'status.md', 'path': '/srv/plays/status.md', 'write': False}
-    assert checked['lines'][-1] == 'Check mode: the report would be written to /srv/plays/status.md; nothing was written.'
+    note = 'Check mode: the report would be written to /srv/plays/status.md; nothing was written.'
+    assert checked['report'] == {'name': 'status.md', 'path': '/srv/plays/status.md', 'write': False, 'note': note}
+    assert checked['lines'][-1] == note
     written = fleet_status(hostvars, ['node1'], declared, report_file='/var/reports/status.json', playbook_dir='/srv/plays')
-    assert written['report'] == {'name': '/var/reports/status.json', 'path': '/var/reports/status.json', 'write': True}
+    assert written['report'] == {'name': '/var/reports/status.json', 'path': '/var/reports/status.json', 'write': True,
+                                 'note': None}
     assert not any('Check mode' in line for line in written['lines'])
     for report_file in ('', None):
         assert fleet_status(hostvars, ['node1'], declared, check_mode=True, report_file=report_file)['report']['write'] is False

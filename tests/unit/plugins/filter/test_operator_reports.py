@@ -133,6 +133,19 @@ class TestDeployReport:
         assert report['nodes']['node1']['outcome'] == 'planned'
         assert report['nodes']['node1']['services'][0]['to'] == 'v2'
 
+    def test_check_mode_writes_no_report_file_and_says_where_it_would_go(self):
+        # The rule of every report file of the collection (report_target), as for fleet_status.
+        hostvars = {'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2])}}
+        checked = deploy_report(hostvars, ['node1'], True, report_file='out/v2.md', playbook_dir='/srv/plays')
+        assert checked['report'] == {'name': 'out/v2.md', 'path': '/srv/plays/out/v2.md', 'write': False,
+                                     'note': 'Check mode: the report would be written to /srv/plays/out/v2.md; '
+                                             'nothing was written.'}
+        assert checked['lines'][-1] == checked['report']['note']
+        applied = deploy_report(hostvars, ['node1'], False, report_file='out/v2.md', playbook_dir='/srv/plays')
+        assert applied['report']['write'] is True and applied['report']['note'] is None
+        assert not any(line.startswith('Check mode') for line in applied['lines'])
+        assert deploy_report(hostvars, ['node1'])['report'] == {'name': None, 'path': None, 'write': False, 'note': None}
+
 
 def test_report_document_json_or_markdown_by_name():
     report = {'lines': ['a'], 'markdown': '# Title\n', 'outcome': 'ok'}
