@@ -33,8 +33,9 @@ PLAYBOOK_TIMEOUT = 900
 # or extra variables win). Stage in one call: Ansible checks a background task first after
 # apinode_deploy_progress_seconds (3 s by default), which every staging run of the suite would wait
 # for. test_api_transport.py::test_a_long_import_prints_progress_where_the_core_can_poll_it runs the
-# background path on purpose, and the AWX runner tests and molecule keep the role's defaults.
-SUITE_GROUP_VARS = {"apinode_deploy_progress_seconds": 0}
+# background path on purpose, and the AWX runner tests and molecule keep the role's defaults. A failing
+# smoke test is tried again at once: a simulated node answers the same at once and a second later.
+SUITE_GROUP_VARS = {"apinode_deploy_progress_seconds": 0, "apinode_deploy_smoke_delay": 0}
 
 # Test modules import the helpers below by a name that cannot collide with the other suites' conftest.py.
 sys.modules["harness"] = sys.modules[__name__]
@@ -110,6 +111,29 @@ def make_bundle(tmp_path):
 def bundle(make_bundle):
     """The bundle maker's default artefacts."""
     return make_bundle()
+
+
+def install(node, service_id, packages, switch_to=None):
+    """Set a service up on ``node`` out of band with the official client: create it if the node has none,
+    import each of ``packages`` (the bundle manifest's package entries), switch to generation ``switch_to``;
+    then empty the node's request log. What a test that is about a later run starts from, for a few
+    requests instead of an ``ansible-playbook`` run."""
+    client = node.admin_client()
+    if service_id not in [item["serviceId"] for item in client.list_services()]:
+        client.create_service(service_id)
+    for package in packages:
+        client.service(service_id).import_generation_from_archive(package["path"])
+    if switch_to:
+        client.service(service_id).switch_to_single_generation(switch_to)
+    node.clear_requests()
+
+
+def serve_everywhere(fleet, manifest, version, service="churn"):
+    """Every node of ``fleet`` serves ``service`` at ``version`` of ``manifest``, installed out of band."""
+    packages = [p for p in manifest["packages"] if p["service"] == service and p["version"] == version]
+    assert packages, "the bundle has no package %s %s" % (service, version)
+    for node in fleet.nodes:
+        install(node, service, packages, switch_to=version)
 
 
 def write_fleet_inventory(fleet, path, group="apinodes", **extra_hostvars):

@@ -13,6 +13,7 @@ import urllib.request
 import pytest
 
 from ansible_collections.dss.apinode.plugins.module_utils._drain import write_flag
+from harness import serve_everywhere
 from test_role_deploy import FEATURES, PLAN, ROLLING_DEPLOY, lock_dir, served
 
 SET_MAPPING = "/admin/api/services/churn/actions/setMapping"
@@ -55,7 +56,7 @@ def flag_file(node):
 
 def test_each_node_switches_and_is_smoke_tested_out_of_its_pool(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=3)
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     for node in fleet.nodes:
         node.clear_requests()
 
@@ -76,7 +77,7 @@ def test_each_node_switches_and_is_smoke_tested_out_of_its_pool(sim_fleet, churn
 
 def test_a_node_that_fails_its_smoke_test_is_rolled_back_before_it_rejoins(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=3)
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     before = {node.name: served(node) for node in fleet.nodes}
     node2 = fleet.node("node2")
     node2.add_generation_fault("churn", "v2", status=500, body={"message": "model failed to load"})
@@ -119,7 +120,7 @@ def test_api_transport_drains_through_the_admin_api(sim_fleet, churn, run_playbo
 
 def test_a_node_left_drained_by_an_interrupted_rollout_is_put_back(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=2)
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     node1, node2 = fleet.nodes
     # What a rollout killed during node1's switch leaves behind: node1 drained by dss.apinode.
     write_flag(flag_file(node1), "ctl:4242:1234", "alice from ci-runner-7")
@@ -145,7 +146,7 @@ def test_a_node_left_drained_by_an_interrupted_rollout_is_put_back(sim_fleet, ch
 def test_an_interrupted_run_s_lock_is_named_first_then_the_node_is_put_back(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=1)
     node = fleet.nodes[0]
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     # A rollout killed during the switch leaves its lock (held from stage to retain) and its flag.
     owner, holder = "ctl:4242:1234", "alice from ci-runner-7"
     os.makedirs(lock_dir(node))
@@ -172,7 +173,7 @@ def test_an_interrupted_run_s_lock_is_named_first_then_the_node_is_put_back(sim_
 def test_an_operator_s_flag_is_reported_and_left_alone(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=1)
     node = fleet.nodes[0]
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=release(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     with open(flag_file(node), "w") as handle:
         handle.write("maintenance: disk replacement\n")
     node.clear_requests()

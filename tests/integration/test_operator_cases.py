@@ -19,6 +19,8 @@ import os
 
 import pytest
 
+from harness import serve_everywhere
+
 from test_playbook_bootstrap_node import keyless_inventory
 from test_role_deploy import FEATURES, ROLLING_DEPLOY, deploy_vars, generations, served, staged_package, staging_dir
 
@@ -54,9 +56,7 @@ def test_an_empty_release_fails_naming_the_variables_and_changes_nothing(sim_fle
 def test_a_misspelt_service_id_is_refused_before_any_change(sim_fleet, make_bundle, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=3)
     manifest = make_bundle(services=["fraud"], versions=["v1"])
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(manifest, "v1")).rc == 0
-    for node in fleet.nodes:
-        node.clear_requests()
+    serve_everywhere(fleet, manifest, "v1", "fraud")
     package = manifest["packages"][0]["path"]
     typo = {"apinode_deploy_services": [{"id": "fruad", "package": package}]}
 
@@ -87,7 +87,7 @@ def test_a_misspelt_service_id_is_refused_before_any_change(sim_fleet, make_bund
     assert node1.endswith("unmanaged: present on node1, node2 only")
     node3 = [line for line in lines if line.split()[0] == "node3"][-1]
     assert node3.endswith("unmanaged: not on this node") and "DRIFT" not in node3
-    markdown = (tmp_path / "playbook5" / "status.md").read_text()
+    markdown = (tmp_path / "playbook4" / "status.md").read_text()
     assert "## service fruad (unmanaged" in markdown
     assert "| node1 | v1 | unmanaged: present on node1, node2 only |" in markdown
     assert "| node3 | - | unmanaged: not on this node |" in markdown
@@ -174,7 +174,7 @@ def test_a_misspelt_service_key_is_named_in_one_line(sim_fleet, make_bundle, run
 def test_fleet_status_report_file_holds_the_screen_table(sim_fleet, make_bundle, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=2)
     churn = make_bundle(services=["churn"], versions=["v1", "v2"])
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     # Staged on node2 but not switched: STAGED, not serving yet.
     stage_only = """
 - name: Stage only

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from test_role_deploy import ROLLING_DEPLOY, deploy_vars
+from harness import install, serve_everywhere
+from test_role_deploy import deploy_vars
 
 FLEET_STATUS = "dss.apinode.fleet_status"
 
@@ -21,17 +22,8 @@ def churn(make_bundle):
 
 @pytest.fixture
 def fraud(make_bundle):
-    """A service that the release does not declare, put on the nodes by hand."""
-    return dict((p["version"], p["path"]) for p in make_bundle(services=["fraud"], versions=["v1", "v2"])["packages"])
-
-
-def serve_by_hand(node, service, package, generation):
-    admin = node.admin_client()
-    if service not in [s["serviceId"] for s in admin.list_services()]:
-        admin.create_service(service)
-    handle = admin.service(service)
-    handle.import_generation_from_archive(package)
-    handle.switch_to_single_generation(generation)
+    """A service that the release does not declare, put on the nodes by hand: its packages by version."""
+    return dict((p["version"], p) for p in make_bundle(services=["fraud"], versions=["v1", "v2"])["packages"])
 
 
 def table(result):
@@ -52,7 +44,7 @@ def row(lines, host):
 def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, fraud, run_playbook):
     fleet = sim_fleet(nodes=3)
     wanted = deploy_vars(churn, "v1", generation="v1")
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=wanted).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     # Out-of-band drift: node2 disabled by hand, node3 switched to v2 by hand.
     fleet.node("node2").admin_client().service("churn").disable()
     node3 = fleet.node("node3").admin_client().service("churn")
@@ -61,7 +53,7 @@ def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, fraud, ru
     # fraud is not in the release: v1 on node1 and node2, v2 on node3.
     for node in fleet.nodes:
         version = "v2" if node.name == "node3" else "v1"
-        serve_by_hand(node, "fraud", fraud[version], version)
+        install(node, "fraud", [fraud[version]], switch_to=version)
         node.clear_requests()
 
     result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=wanted, check=True)
@@ -87,8 +79,10 @@ def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, fraud, ru
 def test_missing_service_and_dead_node_are_rows_not_crashes(sim_fleet, churn, fraud, run_playbook):
     fleet = sim_fleet(nodes=3)
     wanted = deploy_vars(churn, "v1", generation="v1")
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=wanted, limit="node1,node2").rc == 0
-    serve_by_hand(fleet.node("node1"), "fraud", fraud["v1"], "v1")
+    v1 = next(p for p in churn["packages"] if p["version"] == "v1")
+    install(fleet.node("node1"), "churn", [v1], switch_to="v1")
+    install(fleet.node("node2"), "churn", [v1], switch_to="v1")
+    install(fleet.node("node1"), "fraud", [fraud["v1"]], switch_to="v1")
     fleet.node("node2").kill()
     fleet.node("node3").clear_requests()
 
@@ -130,7 +124,7 @@ def test_a_fleet_where_no_node_answers_fails_after_its_table_and_report(sim_flee
 def test_without_a_release_the_table_says_how_to_give_one_and_check_mode_writes_no_report(
         sim_fleet, churn, fraud, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=1)
-    serve_by_hand(fleet.node("node1"), "fraud", fraud["v1"], "v1")
+    install(fleet.node("node1"), "fraud", [fraud["v1"]], switch_to="v1")
     report = tmp_path / "reports" / "status.md"
 
     result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(apinode_status_report_file=str(report)),

@@ -11,6 +11,8 @@ import threading
 
 import pytest
 
+from harness import serve_everywhere
+
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 SERVICE = "churn"
 FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
@@ -76,17 +78,11 @@ def release_vars(manifest, steps, analysis=None, **extra):
 
 
 @pytest.fixture
-def v1_fleet(sim_fleet, make_bundle, run_playbook):
-    """Two nodes serving churn v1 (deployed by the role), and the bundle with v2."""
+def v1_fleet(sim_fleet, make_bundle):
+    """Two nodes serving churn v1 (installed out of band), and the bundle with v2."""
     manifest = make_bundle(services=[SERVICE], versions=["v1", "v2"])
     fleet = sim_fleet(nodes=2)
-    package = next(p for p in manifest["packages"] if p["version"] == "v1")
-    first = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars={
-        "apinode_deploy_services": [{"id": SERVICE, "package": package["path"]}],
-        "apinode_deploy_allow_new_services": True})
-    assert first.rc == 0, first.output
-    for node in fleet.nodes:
-        assert shares(served(node)[1]) == {"v1": 1.0}
+    serve_everywhere(fleet, manifest, "v1", SERVICE)
     return fleet, manifest
 
 

@@ -16,6 +16,8 @@ import shutil
 
 import pytest
 
+from harness import serve_everywhere
+
 from test_role_deploy import (
     FEATURES,
     LEFT_ALONE,
@@ -153,7 +155,7 @@ def test_stage_and_activate_in_two_runs_without_explicit_generation(sim_fleet, m
 def test_reordered_mapping_is_not_drift(sim_fleet, make_bundle, run_playbook):
     fleet = sim_fleet(nodes=2)
     churn = make_bundle(services=["churn"], versions=["v1", "v2"])
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     canary = deploy_vars(churn, "v2", mapping=[{"generation": "v1", "proba": 0.9}, {"generation": "v2", "proba": 0.1}])
     result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=canary)
     assert result.rc == 0, result.output

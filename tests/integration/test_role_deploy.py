@@ -10,6 +10,8 @@ import os
 
 import pytest
 
+from harness import serve_everywhere
+
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
 
@@ -169,7 +171,7 @@ def test_changed_code_env_content_is_drift_and_imported_again(sim_fleet, churn, 
 
 def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, churn, run_playbook):
     fleet = sim_fleet(nodes=3)
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     before = {node.name: served(node) for node in fleet.nodes}
     node2 = fleet.node("node2")
     node2.add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,

@@ -15,7 +15,7 @@ import time
 import pytest
 
 # The play builders are the shared harness's, re-exported so that scenarios import every helper from here.
-from harness import module_play, task  # noqa: F401  pylint: disable=unused-import
+from harness import install, module_play, serve_everywhere, task  # noqa: F401  pylint: disable=unused-import
 
 # Test modules import these helpers by a name that cannot collide with the other suites' conftest.py.
 sys.modules["reliability_helpers"] = sys.modules[__name__]
@@ -139,18 +139,6 @@ def serves(node, service_id, api_key=None):
     return full[0] if full else None
 
 
-def install(node, service_id, packages, switch_to=None):
-    """Set a service up out of band with the official client, then empty the request log."""
-    client = node.admin_client()
-    if service_state(node, service_id) is None:
-        client.create_service(service_id)
-    for package in packages:
-        client.service(service_id).import_generation_from_archive(package["path"])
-    if switch_to:
-        client.service(service_id).switch_to_single_generation(switch_to)
-    clear_log(node)
-
-
 def packages_of(manifest, service_id=None, version=None):
     return [p for p in manifest["packages"]
             if (service_id is None or p["service"] == service_id) and (version is None or p["version"] == version)]
@@ -195,6 +183,5 @@ def fleet_on_v1(sim_fleet, make_bundle):
     """Two nodes serving churn v1 (set up out of band), and a bundle holding v1, v2 and v3."""
     fleet = sim_fleet(nodes=2)
     manifest = make_bundle(services=["churn"], versions=["v1", "v2", "v3"])
-    for node in fleet.nodes:
-        install(node, "churn", packages_of(manifest, "churn", "v1"), switch_to="v1")
+    serve_everywhere(fleet, manifest, "v1")
     return fleet, manifest
