@@ -29,12 +29,13 @@ PYTEST_SUITE = $(call SUITE_ENV,$(BIN)) $(ROOT)/hack/pytest-suite $(BIN)/python
 PYTEST_WORKERS ?= 2
 
 .PHONY: help venv venv-oldest tree demo test sanity lint units integration molecule bench docs \
-	docs-lint core-oldest simulator-tests reliability clean
+	docs-lint core-oldest simulator-tests reliability fleet-suites clean
 
 help:
 	@echo "make demo             run the demo against a simulated API-node fleet"
 	@echo "make test             everything CI runs (sanity, lint, docs-lint, all test suites, oldest core)"
 	@echo "make sanity | lint | docs-lint | units | simulator-tests | integration | reliability"
+	@echo "make fleet-suites     simulator-tests, integration and reliability in one pytest session"
 	@echo "make molecule | core-oldest | bench | docs | clean"
 	@echo "(python: $(PYTHON) $(PYTHON_VERSION), constraints: $(CONSTRAINTS))"
 
@@ -53,7 +54,7 @@ demo: venv tree
 	@test -x $(ROOT)/hack/demo || { echo "make demo: hack/demo is not written yet" >&2; exit 1; }
 	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/demo
 
-test: sanity lint docs-lint units simulator-tests integration reliability molecule core-oldest
+test: sanity lint docs-lint units fleet-suites molecule core-oldest
 	@echo "make test: all suites passed"
 
 sanity: venv
@@ -74,6 +75,11 @@ integration: venv tree
 
 reliability: venv tree
 	$(PYTEST_SUITE) tests/reliability -n $(PYTEST_WORKERS)
+
+# The three suites that run simulated nodes, in one session: the workers share all of their work
+# instead of each suite ending on one worker while the other waits.
+fleet-suites: venv tree
+	$(PYTEST_SUITE) tests/simulator/tests tests/integration tests/reliability -n $(PYTEST_WORKERS)
 
 molecule: venv tree
 	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/molecule-all

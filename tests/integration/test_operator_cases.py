@@ -7,7 +7,6 @@
 5. a misspelt service-level key is named in one line, without a dump of the argument spec;
 6. fleet_status writes the same table to a file (JSON, or Markdown);
 7. a bootstrapped node's key is usable in one's own plays;
-8. retention prunes the staging folder (never a rollback target's package);
 and the rollback playbook puts the fleet back to what it served before the last rollout, with the
 inventory alone.
 
@@ -22,7 +21,7 @@ import pytest
 from harness import serve_everywhere
 
 from test_playbook_bootstrap_node import keyless_inventory
-from test_role_deploy import FEATURES, ROLLING_DEPLOY, deploy_vars, generations, served, staged_package, staging_dir
+from test_role_deploy import FEATURES, ROLLING_DEPLOY, deploy_vars, served, staging_dir
 
 FLEET_STATUS = "dss.apinode.fleet_status"
 BOOTSTRAP = "dss.apinode.bootstrap_node"
@@ -239,25 +238,11 @@ def test_a_bootstrapped_node_key_in_ones_own_play(sim_fleet, make_bundle, run_pl
     assert node.requests()[-1]["method"] == "GET"
 
 
-def test_retention_prunes_staging_but_keeps_the_rollback_target(sim_fleet, make_bundle, run_playbook):
-    fleet = sim_fleet(nodes=1)
-    node = fleet.nodes[0]
-    churn = make_bundle(services=["churn"], versions=["v1", "v2", "v3"])
-    for version in ("v1", "v2", "v3"):
-        result = run_playbook(ROLLING_DEPLOY, inventory=fleet,
-                              extra_vars=dict(deploy_vars(churn, version), apinode_deploy_keep_generations=1))
-        assert result.rc == 0, result.output
-    # v3 serves, v2 is the way back; v1 is gone from the node and from the staging folder.
-    assert generations(node) == ["v2", "v3"]
-    assert sorted(os.listdir(os.path.join(staging_dir(node), "packages", "churn"))) == ["v2", "v3"]
-    assert os.path.exists(staged_package(node, "churn", "v2", "churn_v2.zip"))
-
-
 @pytest.mark.core_sensitive
 def test_rollback_playbook_puts_back_what_the_last_rollout_changed(sim_fleet, make_bundle, run_playbook):
     fleet = sim_fleet(nodes=3)
     churn = make_bundle(services=["churn"], versions=["v1", "v2"])
-    assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1")).rc == 0
+    serve_everywhere(fleet, churn, "v1")
     assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v2"), limit="node1").rc == 0
     # The last rollout: node2 and node3 switch to v2, node1 already served it (left alone).
     assert run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v2")).rc == 0

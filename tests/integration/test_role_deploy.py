@@ -261,3 +261,6 @@ def test_retention_keeps_the_newest_and_the_rollback_target(sim_fleet, make_bund
     assert deleted == [("churn", "v1")]
     deletes = [r["path"] for r in node.mutating_requests() if r["method"] == "DELETE"]
     assert deletes == ["/admin/api/services/churn/generations/v1"], deletes
+    # The staging folder is pruned the same way: v1's package is gone, the rollback target's kept.
+    assert sorted(os.listdir(os.path.join(staging_dir(node), "packages", "churn"))) == ["v2", "v3"]
+    assert os.path.exists(staged_package(node, "churn", "v2", "churn_v2.zip"))
