@@ -53,7 +53,9 @@ _value:
           C(durations) (seconds per phase), C(pruned) (staging folders removed).
       type: dict
     lines:
-      description: The short table printed on screen.
+      description:
+        - The short table printed on screen. Its first line gives the outcome and the number of nodes per outcome;
+          in check mode it starts with C(Check mode, nothing is changed. Rollout plan).
       type: list
       elements: str
     markdown:
@@ -218,7 +220,9 @@ def _smoke(node, service_id):
 def _lines(report, hosts):
     counts = ', '.join('%d %s' % (n, outcome) for outcome, n in sorted(report['summary'].items()))
     outcome = 'FAILED' if report['outcome'] == 'failed' else 'ok'
-    lines = ['Rollout %s: %d node%s - %s' % (outcome, len(hosts), 's' if len(hosts) != 1 else '', counts)]
+    # In check mode the report is a plan: it says so first, as the rollback playbook's does.
+    title = 'Check mode, nothing is changed. Rollout plan' if report['check_mode'] else 'Rollout'
+    lines = ['%s %s: %d node%s - %s' % (title, outcome, len(hosts), 's' if len(hosts) != 1 else '', counts)]
     for host in hosts:
         node = report['nodes'][host]
         head = '%s: %s' % (host, node['outcome'])

@@ -210,6 +210,7 @@ def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet
     # Not even the report file on the controller: the report says where it would go.
     assert not report.exists()
     lines = result.task("Show the run report")["msg"]
+    assert lines[0] == "Check mode, nothing is changed. Rollout plan ok: 2 nodes - 2 planned"
     assert lines[-1] == "Check mode: the report would be written to %s; nothing was written." % report
     for node in fleet.nodes:
         assert result.task(PLAN, node.name)["drift"], node.name

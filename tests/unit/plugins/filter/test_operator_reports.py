@@ -132,6 +132,8 @@ class TestDeployReport:
         report = deploy_report({'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2])}}, ['node1'], True)
         assert report['nodes']['node1']['outcome'] == 'planned'
         assert report['nodes']['node1']['services'][0]['to'] == 'v2'
+        # The report reads as a plan, not as a rollout that was done.
+        assert report['lines'][0] == 'Check mode, nothing is changed. Rollout plan ok: 1 node - 1 planned'
 
     def test_check_mode_writes_no_report_file_and_says_where_it_would_go(self):
         # The rule of every report file of the collection (report_target), as for fleet_status.
