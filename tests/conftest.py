@@ -113,6 +113,12 @@ def bundle(make_bundle):
     return make_bundle()
 
 
+def packages_of(manifest, service_id=None, version=None):
+    """The bundle manifest's package entries, of one service and/or one version."""
+    return [p for p in manifest["packages"]
+            if (service_id is None or p["service"] == service_id) and (version is None or p["version"] == version)]
+
+
 def install(node, service_id, packages, switch_to=None):
     """Set a service up on ``node`` out of band with the official client: create it if the node has none,
     import each of ``packages`` (the bundle manifest's package entries), switch to generation ``switch_to``;
@@ -130,7 +136,7 @@ def install(node, service_id, packages, switch_to=None):
 
 def serve_everywhere(fleet, manifest, version, service="churn"):
     """Every node of ``fleet`` serves ``service`` at ``version`` of ``manifest``, installed out of band."""
-    packages = [p for p in manifest["packages"] if p["service"] == service and p["version"] == version]
+    packages = packages_of(manifest, service, version)
     assert packages, "the bundle has no package %s %s" % (service, version)
     for node in fleet.nodes:
         install(node, service, packages, switch_to=version)
@@ -203,6 +209,7 @@ class PlaybookResult:
     stdout: str
     stderr: str
     tasks: list = field(default_factory=list)
+    workdir: Path = None  # the run's working directory, where a relative report file lands
 
     @property
     def output(self):
@@ -311,6 +318,6 @@ def run_playbook(tmp_path, collections_path):
         tasks = []
         if results_file.exists():
             tasks = [json.loads(line) for line in results_file.read_text().splitlines() if line.strip()]
-        return PlaybookResult(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr, tasks=tasks)
+        return PlaybookResult(rc=proc.returncode, stdout=proc.stdout, stderr=proc.stderr, tasks=tasks, workdir=workdir)
 
     return run

@@ -66,7 +66,7 @@ _value:
       type: dict
 '''
 
-from ansible_collections.dss.apinode.plugins.filter.report_path import report_target
+from ansible_collections.dss.apinode.plugins.filter.report_path import CHECK_MODE_LEAD, report_target
 
 PLAN = 'apinode_deploy_plan'
 STAGING = '__apinode_deploy_staging'
@@ -221,7 +221,7 @@ def _lines(report, hosts):
     counts = ', '.join('%d %s' % (n, outcome) for outcome, n in sorted(report['summary'].items()))
     outcome = 'FAILED' if report['outcome'] == 'failed' else 'ok'
     # In check mode the report is a plan: it says so first, as the rollback playbook's does.
-    title = 'Check mode, nothing is changed. Rollout plan' if report['check_mode'] else 'Rollout'
+    title = CHECK_MODE_LEAD + ' Rollout plan' if report['check_mode'] else 'Rollout'
     lines = ['%s %s: %d node%s - %s' % (title, outcome, len(hosts), 's' if len(hosts) != 1 else '', counts)]
     for host in hosts:
         node = report['nodes'][host]

@@ -86,6 +86,8 @@ _value:
       type: str
 '''
 
+from ansible_collections.dss.apinode.plugins.filter.report_path import CHECK_MODE_LEAD
+
 NO_RECORD = 'No rollout is recorded'
 
 
@@ -116,7 +118,7 @@ def last_rollout(hostvars, hosts, result='apinode_deploy_plan', check_mode=False
             left[host] = 'its record is from an earlier rollout (%s): the last rollout did not switch it' % records[host].get('at')
     moving = [h for h in chosen if hostvars[h][result].get('plan')]
     lines = ['%sLast rollout: run %s at %s; %s' % (
-        'Check mode, nothing is changed. ' if check_mode else '', owner or 'unknown', at or '-',
+        CHECK_MODE_LEAD + ' ' if check_mode else '', owner or 'unknown', at or '-',
         ('%d node%s to put back' % (len(moving), 's' if len(moving) != 1 else '')) if moving
         else 'its nodes already serve what they served before it')] if records else []
     for host in hosts:

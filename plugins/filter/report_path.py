@@ -41,6 +41,9 @@ _value:
 
 import os
 
+# How every report of the collection starts in check mode (the rollout plan, the rollback playbook's summary).
+CHECK_MODE_LEAD = 'Check mode, nothing is changed.'
+
 
 def report_path(name, playbook_dir, cwd=None):
     """Where a report file goes on the controller: an absolute ``name`` as it is; a relative one in the folder of

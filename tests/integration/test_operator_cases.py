@@ -52,7 +52,7 @@ def test_an_empty_release_fails_naming_the_variables_and_changes_nothing(sim_fle
 
 
 @pytest.mark.core_sensitive
-def test_a_misspelt_service_id_is_refused_before_any_change(sim_fleet, make_bundle, run_playbook, tmp_path):
+def test_a_misspelt_service_id_is_refused_before_any_change(sim_fleet, make_bundle, run_playbook):
     fleet = sim_fleet(nodes=3)
     manifest = make_bundle(services=["fraud"], versions=["v1"])
     serve_everywhere(fleet, manifest, "v1", "fraud")
@@ -86,7 +86,7 @@ def test_a_misspelt_service_id_is_refused_before_any_change(sim_fleet, make_bund
     assert node1.endswith("unmanaged: present on node1, node2 only")
     node3 = [line for line in lines if line.split()[0] == "node3"][-1]
     assert node3.endswith("unmanaged: not on this node") and "DRIFT" not in node3
-    markdown = (tmp_path / "playbook4" / "status.md").read_text()
+    markdown = (status.workdir / "status.md").read_text()
     assert "## service fruad (unmanaged" in markdown
     assert "| node1 | v1 | unmanaged: present on node1, node2 only |" in markdown
     assert "| node3 | - | unmanaged: not on this node |" in markdown
@@ -113,7 +113,7 @@ def test_every_rollout_ends_with_one_report(sim_fleet, make_bundle, run_playbook
                          extra_vars=dict(deploy_vars(churn, "v1"), apinode_deploy_report_file="v1.json"))
     assert first.rc == 0, first.output
     # A relative name lands in the working directory of a collection playbook (the project folder under AWX).
-    data = json.loads((tmp_path / "playbook1" / "v1.json").read_text())
+    data = json.loads((first.workdir / "v1.json").read_text())
     assert data["outcome"] == "ok" and data["summary"] == {"changed": 3}
     for name in ("node1", "node2", "node3"):
         node = data["nodes"][name]

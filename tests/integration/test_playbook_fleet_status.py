@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from harness import install, serve_everywhere
+from harness import install, packages_of, serve_everywhere
 from test_role_deploy import deploy_vars
 
 FLEET_STATUS = "dss.apinode.fleet_status"
@@ -54,7 +54,6 @@ def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, fraud, ru
     for node in fleet.nodes:
         version = "v2" if node.name == "node3" else "v1"
         install(node, "fraud", [fraud[version]], switch_to=version)
-        node.clear_requests()
 
     result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=wanted, check=True)
 
@@ -79,9 +78,8 @@ def test_drift_is_flagged_per_node_without_any_write(sim_fleet, churn, fraud, ru
 def test_missing_service_and_dead_node_are_rows_not_crashes(sim_fleet, churn, fraud, run_playbook):
     fleet = sim_fleet(nodes=3)
     wanted = deploy_vars(churn, "v1", generation="v1")
-    v1 = next(p for p in churn["packages"] if p["version"] == "v1")
-    install(fleet.node("node1"), "churn", [v1], switch_to="v1")
-    install(fleet.node("node2"), "churn", [v1], switch_to="v1")
+    for name in ("node1", "node2"):
+        install(fleet.node(name), "churn", packages_of(churn, "churn", "v1"), switch_to="v1")
     install(fleet.node("node1"), "fraud", [fraud["v1"]], switch_to="v1")
     fleet.node("node2").kill()
     fleet.node("node3").clear_requests()

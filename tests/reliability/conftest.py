@@ -15,7 +15,7 @@ import time
 import pytest
 
 # The play builders are the shared harness's, re-exported so that scenarios import every helper from here.
-from harness import install, module_play, serve_everywhere, task  # noqa: F401  pylint: disable=unused-import
+from harness import install, module_play, packages_of, serve_everywhere, task  # noqa: F401  pylint: disable=unused-import
 
 # Test modules import these helpers by a name that cannot collide with the other suites' conftest.py.
 sys.modules["reliability_helpers"] = sys.modules[__name__]
@@ -137,11 +137,6 @@ def serves(node, service_id, api_key=None):
         return None
     full = [g for g, p in state["mapping"].items() if p == 1.0]
     return full[0] if full else None
-
-
-def packages_of(manifest, service_id=None, version=None):
-    return [p for p in manifest["packages"]
-            if (service_id is None or p["service"] == service_id) and (version is None or p["version"] == version)]
 
 
 @pytest.fixture
