@@ -19,6 +19,9 @@ description:
   - Refused - a release service that no node of the play has yet (a misspelt service id looks exactly like that), unless
     the release marks it C(new) or O(allow_new) is set; the decision of P(dss.apinode.new_services#filter).
   - Refused - nodes of one machine that would stage into one folder; the decision of P(dss.apinode.shared_staging#filter).
+  - Refused - an C(apinode_deploy_serial) (the batches of the rolling_deploy playbook) that is not a number of nodes, a
+    percentage such as V(30%) or a list of them; ansible-core would fail on it only when the first batch is formed,
+    after every node staged.
   - Warned - a service still marked C(new) that every node has already (so a later misspelt id would not be refused).
   - Warned - a host variable named C(apinode_deploy_...) that the role does not know (for example
     C(apinode_deploy_keep_generation) for C(apinode_deploy_keep_generations)), with the closest known name, since
@@ -76,6 +79,7 @@ _value:
 '''
 
 import difflib
+import re
 from collections.abc import Mapping
 
 from ansible.errors import AnsibleFilterError
@@ -95,6 +99,26 @@ KNOWN_VARIABLES = frozenset([
     'apinode_deploy_hosts',
     'apinode_deploy_serial',
 ])
+
+
+SERIAL = 'apinode_deploy_serial'
+# What ansible-core takes as the size of a batch (serial): a number of hosts, or a percentage of them.
+BATCH_SIZE = re.compile(r'^\d+%?$')
+
+
+def serial_problem(hostvars, hosts):
+    """Why the ``apinode_deploy_serial`` that the hosts see is not batch sizes (a number of nodes, a percentage,
+    or a list of them), or an empty string; also when unset."""
+    for host in hosts:
+        if SERIAL not in (hostvars.get(host) or {}):
+            continue
+        serial = hostvars[host][SERIAL]
+        sizes = serial if isinstance(serial, (list, tuple)) else [serial]
+        if sizes and all(not isinstance(s, bool) and BATCH_SIZE.match(str(s)) for s in sizes):
+            return ''
+        return ('%s is %r, which is not a batch size: give a number of nodes, a percentage such as "30%%", or a list of '
+                'them (the default is [1, "100%%"]).' % (SERIAL, serial))
+    return ''
 
 
 def unknown_variables(hostvars, hosts, known):
@@ -129,6 +153,7 @@ def preflight(hostvars, hosts, services, allow_new=False, options=None, result='
     warnings.append(services_verdict['warning'])
 
     refusals.append(shared_staging(hostvars, hosts, result=result)['message'])
+    refusals.append(serial_problem(hostvars, hosts))
 
     unknown = {}
     if options is not None:

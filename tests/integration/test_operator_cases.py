@@ -51,6 +51,22 @@ def test_an_empty_release_fails_naming_the_variables_and_changes_nothing(sim_fle
         assert node.admin_client().list_services() == []
 
 
+def test_batches_that_ansible_cannot_form_are_refused_before_any_change(sim_fleet, make_bundle, run_playbook):
+    # ansible-core reads apinode_deploy_serial only when it forms the first batch: after every node staged.
+    fleet = sim_fleet(nodes=2)
+    churn = make_bundle(services=["churn"], versions=["v1"])
+
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=dict(deploy_vars(churn, "v1"), apinode_deploy_serial="abc"))
+
+    assert result.rc != 0
+    assert "apinode_deploy_serial is 'abc', which is not a batch size" in result.output
+    assert "Traceback" not in result.output and "Unexpected Exception" not in result.output
+    for node in fleet.nodes:
+        assert node.mutating_requests() == [], node.name
+        assert node.admin_client().list_services() == []
+        assert not os.path.exists(os.path.join(staging_dir(node), ".deploy.lock")), node.name
+
+
 @pytest.mark.core_sensitive
 def test_a_misspelt_service_id_is_refused_before_any_change(sim_fleet, make_bundle, run_playbook):
     fleet = sim_fleet(nodes=3)

@@ -48,6 +48,20 @@ def test_every_refusal_is_said_at_once():
                                        "on localhost. Give each node its own apinode_data_dir (or apinode_deploy_staging_dir).")
 
 
+@pytest.mark.parametrize('serial', [3, '3', '30%', [1, '100%'], ('2', 5)])
+def test_batch_sizes_ansible_takes_pass(serial):
+    hostvars = {'node1': node(apinode_deploy_serial=serial), 'node2': node(apinode_deploy_serial=serial)}
+    assert preflight(hostvars, HOSTS, [{'id': 'churn'}])['refusal'] == ''
+
+
+@pytest.mark.parametrize('serial', ['abc', [1, 'abc'], [], '-1', 1.5, True, '30 %', None])
+def test_a_serial_that_is_not_batch_sizes_is_refused_before_any_change(serial):
+    hostvars = {'node1': node(apinode_deploy_serial=serial), 'node2': node(apinode_deploy_serial=serial)}
+    refusal = preflight(hostvars, HOSTS, [{'id': 'churn'}])['refusal']
+    assert refusal == ('apinode_deploy_serial is %r, which is not a batch size: give a number of nodes, a percentage such '
+                       'as "30%%", or a list of them (the default is [1, "100%%"]).' % (serial,))
+
+
 def test_a_new_mark_every_node_has_is_a_warning_not_a_refusal():
     verdict = preflight({'node1': node(), 'node2': node()}, HOSTS, [{'id': 'churn', 'new': True}])
     assert verdict['refusal'] == ''
