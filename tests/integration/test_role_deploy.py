@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from harness import serve_everywhere
+from harness import install, packages_of, serve_everywhere
 
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
@@ -198,6 +198,45 @@ def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, ch
     assert len(rolled_back) == 1  # run once for the fleet
     put_back = [r["item"] for r in next(iter(rolled_back.values()))["results"] if r.get("changed")]
     assert sorted(put_back) == ["node1", "node2", "node3"]
+
+
+ISOLATE_PLAY = """
+- name: Roll the release out in one play; a node that fails goes back alone
+  hosts: apinodes
+  gather_facts: false
+  tasks:
+    - name: Deploy
+      ansible.builtin.include_role:
+        name: dss.apinode.deploy
+      vars:
+        apinode_deploy_on_failure: isolate
+"""
+
+
+@pytest.mark.core_sensitive  # run_once facts reach every node of the batch
+def test_isolate_in_one_play_puts_back_the_failed_node_alone_and_reports_once(sim_fleet, make_bundle, run_playbook):
+    """The role's default phase (all) with isolate: node1 already serves v2, node2 fails its smoke test."""
+    fleet = sim_fleet(nodes=3)
+    churn = make_bundle(services=["churn"], versions=["v1", "v2"])
+    serve_everywhere(fleet, churn, "v1")
+    node1, node2, node3 = fleet.nodes
+    install(node1, "churn", packages_of(churn, "churn", "v2"), switch_to="v2")
+    node2.add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,
+                    body={"errorType": "com.dataiku.lambda.ModelLoadException", "message": "model failed to load"})
+
+    result = run_playbook(ISOLATE_PLAY, inventory=fleet, extra_vars=deploy_vars(churn, "v2"))
+
+    assert result.rc != 0
+    assert result.failed_hosts == ["node2"], result.failed_hosts
+    assert "model failed to load" in result.output
+    assert served(node1)[1]["generation"] == "v2" and admin_writes(node1) == []  # current: only read
+    assert served(node2)[1]["generation"] == "v1"  # back to what it served
+    assert served(node3)[1]["generation"] == "v2"  # isolate: the others keep the release
+    put_back = [r["item"] for r in next(iter(result.results(ROLLBACK).values()))["results"] if r.get("changed")]
+    assert put_back == ["node2"]
+    # One report for the run, from the gate, although node1 did not run the phase that failed.
+    reports = [t for t in result.tasks if t["task"].endswith("Show the run report") and t["status"] != "skipped"]
+    assert len(reports) == 1, reports
 
 
 def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet, churn, run_playbook, tmp_path):
