@@ -28,12 +28,13 @@ SUITE_ENV = ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) PATH="$(1):$$PATH" VIRTUAL_E
 PYTEST_SUITE = $(call SUITE_ENV,$(BIN)) $(ROOT)/hack/pytest-suite $(BIN)/python
 PYTEST_WORKERS ?= 2
 
-.PHONY: help venv venv-oldest tree demo test sanity lint units integration molecule bench docs \
+.PHONY: help venv venv-oldest tree demo test checks sanity lint units integration molecule bench docs \
 	docs-lint core-oldest simulator-tests reliability fleet-suites clean
 
 help:
 	@echo "make demo             run the demo against a simulated API-node fleet"
 	@echo "make test             everything CI runs (sanity, lint, docs-lint, all test suites, oldest core)"
+	@echo "make checks           sanity, lint, docs-lint, units and molecule (make test: two at a time)"
 	@echo "make sanity | lint | docs-lint | units | simulator-tests | integration | reliability"
 	@echo "make fleet-suites     simulator-tests, integration and reliability in one pytest session"
 	@echo "make molecule | core-oldest | bench | docs | clean"
@@ -54,8 +55,18 @@ demo: venv tree
 	@test -x $(ROOT)/hack/demo || { echo "make demo: hack/demo is not written yet" >&2; exit 1; }
 	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/demo
 
-test: sanity lint docs-lint units fleet-suites molecule core-oldest
+# The checks and quick suites keep about one CPU busy each: with GNU make 4 they run two at a time, each one's
+# output printed in one piece when it ends (older makes run them one by one). The fleet suites, which spread
+# over every CPU themselves (pytest-xdist), run after them.
+CHECKS_IN_PARALLEL := $(if $(filter 3.%,$(MAKE_VERSION)),,-j2 --output-sync=target)
+
+test:
+	@$(MAKE) --no-print-directory $(CHECKS_IN_PARALLEL) checks
+	@$(MAKE) --no-print-directory fleet-suites core-oldest
 	@echo "make test: all suites passed"
+
+# sanity first: the longest, it runs beside all the others. The oldest core's virtualenv is built here too.
+checks: sanity lint docs-lint units molecule venv-oldest
 
 sanity: venv
 	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/sanity $(BIN)/python

@@ -13,6 +13,8 @@ from harness import install, packages_of, serve_everywhere
 from test_role_deploy import deploy_vars
 
 FLEET_STATUS = "dss.apinode.fleet_status"
+# Against a dead node the client's retries (1 + 2 + 4 s of back-off, unit-tested) only make the run longer.
+NO_RETRIES = {"apinode_deploy_retries": 0}
 
 
 @pytest.fixture
@@ -84,7 +86,8 @@ def test_missing_service_and_dead_node_are_rows_not_crashes(sim_fleet, churn, fr
     fleet.node("node2").kill()
     fleet.node("node3").clear_requests()
 
-    result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(wanted, apinode_status_fail_on_drift=True))
+    result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(wanted, apinode_status_fail_on_drift=True,
+                                                                         **NO_RETRIES))
 
     assert result.rc != 0  # asked to fail on drift
     assert "The fleet has drifted" in result.output
@@ -108,7 +111,8 @@ def test_a_fleet_where_no_node_answers_fails_after_its_table_and_report(sim_flee
         node.kill()
     report = tmp_path / "status.json"
 
-    result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(wanted, apinode_status_report_file=str(report)))
+    result = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=dict(wanted, apinode_status_report_file=str(report),
+                                                                         **NO_RETRIES))
 
     assert result.rc != 0, result.output
     failed = result.task("Fail when no node answered, or on drift when asked to", "node1")
