@@ -61,6 +61,11 @@ def staged_package(node, service, generation, file_name):
     return os.path.join(staging_dir(node), "packages", service, generation, file_name)
 
 
+def tasks_on(result, host):
+    """How many tasks the run ran or skipped on ``host``."""
+    return sum(1 for t in result.tasks if t["host"] == host)
+
+
 def admin_writes(node):
     return [r for r in node.mutating_requests() if not r["path"].startswith("/public/api/")]
 
@@ -83,11 +88,14 @@ def test_rollout_then_unchanged_rerun_sends_nothing(sim_fleet, churn, run_playbo
         staged[node.name] = os.stat(staged_package(node, "churn", "v1", "churn_v1.zip")).st_mtime_ns
         assert not os.path.exists(lock_dir(node)), node.name  # released by the last play
         node.clear_requests()
+    # The tasks per node that the role's README gives (node3 runs no run_once task).
+    assert tasks_on(first, "node3") == 23, [t["task"] for t in first.tasks if t["host"] == "node3"]
 
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
     assert again.rc == 0, again.output
     assert again.changed_count == 0, [t["task"] for t in again.tasks if t["status"] == "changed"]
     assert LEFT_ALONE in again.output
+    assert tasks_on(again, "node3") == 9, [t["task"] for t in again.tasks if t["host"] == "node3"]
     # The release still marks churn new although every node has it now: the run says to remove the mark.
     stale = "Warning: churn is marked new: true, and every node of the play has it already"
     assert stale not in " ".join(first.output.split()) and stale in " ".join(again.output.split())
