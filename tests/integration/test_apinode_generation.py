@@ -156,32 +156,28 @@ def test_absent_refused_while_mapped(setup, run_playbook):
     assert "v1" in on_node(node)
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing", "does not exist (on the host where the module runs)"),
-    ("corrupted", "is not a readable zip file (corrupted or truncated?)"),
-    ("no_tag", "has no tag.json at its root: it is not an API service package"),
-    ("wrong_generation", "holds generation v1 (its tag.json), not the expected v2"),
-    ("bad_service_id", "Invalid service id 'churn x' for service"),
-    ("unknown_service", "Service nope cannot receive generation v1: Service does not exist"),
-])
-def test_bad_input_changes_nothing(setup, run_playbook, make_bundle, tmp_path, case, message):
+def test_bad_input_changes_nothing(setup, run_playbook, make_bundle, tmp_path):
+    """Each bad input is a task of one play: each fails with its own one-line message; none reaches the node."""
     fleet, node, packages = setup
-    args = {"service": SERVICE, "archive": packages["v1"]["path"]}
-    if case == "missing":
-        args["archive"] = str(tmp_path / "nowhere" / "churn_v9.zip")
-    elif case == "corrupted":
-        args["archive"] = make_bundle(services=[SERVICE], versions=["v3"], corrupted=True)["packages"][0]["path"]
-    elif case == "no_tag":
-        args["archive"] = make_bundle(services=[SERVICE], versions=["v3"], no_tag=True)["packages"][0]["path"]
-    elif case == "wrong_generation":
-        args["generation"] = "v2"
-    elif case == "bad_service_id":
-        args["service"] = "churn x"
-    elif case == "unknown_service":
-        args["service"] = "nope"
-    result, task = run(run_playbook, fleet, args)
-    assert result.rc != 0
-    assert message in task["msg"], task["msg"]
+    good = {"service": SERVICE, "archive": packages["v1"]["path"]}
+    corrupted = make_bundle(services=[SERVICE], versions=["v3"], corrupted=True)["packages"][0]["path"]
+    untagged = make_bundle(services=[SERVICE], versions=["v4"], no_tag=True)["packages"][0]["path"]
+    cases = [
+        (dict(good, archive=str(tmp_path / "nowhere" / "churn_v9.zip")), "does not exist (on the host where the module runs)"),
+        (dict(good, archive=corrupted), "is not a readable zip file (corrupted or truncated?)"),
+        (dict(good, archive=untagged), "has no tag.json at its root: it is not an API service package"),
+        (dict(good, generation="v2"), "holds generation v1 (its tag.json), not the expected v2"),
+        (dict(good, service="churn x"), "Invalid service id 'churn x' for service"),
+        (dict(good, service="nope"), "Service nope cannot receive generation v1: Service does not exist"),
+    ]
+    tasks = [task("Bad input %d" % index, "apinode_generation", args, ignore_errors=True)
+             for index, (args, _) in enumerate(cases)]
+    result = run_playbook(module_play(*tasks, connection={"retries": 0}), inventory=fleet)
+    status = dict((t["task"], t["status"]) for t in result.tasks)
+    for index, (args, message) in enumerate(cases):
+        outcome = result.task("Bad input %d" % index)
+        assert status["Bad input %d" % index] == "failed", (args, outcome)
+        assert message in outcome["msg"] and "\n" not in outcome["msg"], (args, outcome["msg"])
     assert node.mutating_requests() == []
     assert on_node(node) == {}
 
