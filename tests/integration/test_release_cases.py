@@ -21,6 +21,7 @@ from harness import serve_everywhere
 from test_role_deploy import (
     FEATURES,
     LEFT_ALONE,
+    ONE_PHASE_PLAY,
     PLAN,
     ROLLING_DEPLOY,
     deploy_vars,
@@ -31,18 +32,6 @@ from test_role_deploy import (
 )
 
 FLEET_STATUS = "dss.apinode.fleet_status"
-
-ONE_PHASE_PLAY = """
-- name: One phase of the release
-  hosts: apinodes
-  gather_facts: false
-  tasks:
-    - name: Deploy
-      ansible.builtin.include_role:
-        name: dss.apinode.deploy
-      vars:
-        apinode_deploy_phase: "{{ phase }}"
-"""
 
 
 def predict(node, service, endpoint):

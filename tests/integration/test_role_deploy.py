@@ -208,8 +208,9 @@ def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, ch
     assert sorted(put_back) == ["node1", "node2", "node3"]
 
 
-ISOLATE_PLAY = """
-- name: Roll the release out in one play; a node that fails goes back alone
+# The role in a play of one's own, one phase per run (-e phase=...).
+ONE_PHASE_PLAY = """
+- name: One phase of the release
   hosts: apinodes
   gather_facts: false
   tasks:
@@ -217,7 +218,7 @@ ISOLATE_PLAY = """
       ansible.builtin.include_role:
         name: dss.apinode.deploy
       vars:
-        apinode_deploy_on_failure: isolate
+        apinode_deploy_phase: "{{ phase }}"
 """
 
 
@@ -232,7 +233,8 @@ def test_isolate_in_one_play_puts_back_the_failed_node_alone_and_reports_once(si
     node2.add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,
                     body={"errorType": "com.dataiku.lambda.ModelLoadException", "message": "model failed to load"})
 
-    result = run_playbook(ISOLATE_PLAY, inventory=fleet, extra_vars=deploy_vars(churn, "v2"))
+    result = run_playbook(ONE_PHASE_PLAY, inventory=fleet, extra_vars=dict(deploy_vars(churn, "v2"), phase="all",
+                                                                           apinode_deploy_on_failure="isolate"))
 
     assert result.rc != 0
     assert result.failed_hosts == ["node2"], result.failed_hosts
