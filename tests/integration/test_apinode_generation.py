@@ -170,8 +170,8 @@ def test_bad_input_changes_nothing(setup, run_playbook, make_bundle, tmp_path):
         (dict(good, service="churn x"), "Invalid service id 'churn x' for service"),
         (dict(good, service="nope"), "Service nope cannot receive generation v1: Service does not exist"),
     ]
-    tasks = [task("Bad input %d" % index, "apinode_generation", args, ignore_errors=True)
-             for index, (args, _) in enumerate(cases)]
+    tasks = [task("Bad input %d" % index, "apinode_generation", case[0], ignore_errors=True)
+             for index, case in enumerate(cases)]
     result = run_playbook(module_play(*tasks, connection={"retries": 0}), inventory=fleet)
     status = dict((t["task"], t["status"]) for t in result.tasks)
     for index, (args, message) in enumerate(cases):

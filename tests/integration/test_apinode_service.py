@@ -237,8 +237,8 @@ def test_bad_input_changes_nothing(fleet_node, run_playbook, make_bundle):
     """Each bad input is a task of one play: each fails with its own one-line message; none reaches the node."""
     fleet, node = fleet_node
     with_generations(node, make_bundle)
-    tasks = [task("Bad input %d" % index, "apinode_service", args, ignore_errors=True)
-             for index, (args, _) in enumerate(BAD_INPUT)]
+    tasks = [task("Bad input %d" % index, "apinode_service", case[0], ignore_errors=True)
+             for index, case in enumerate(BAD_INPUT)]
     result = run_playbook(module_play(*tasks), inventory=fleet)
     status = dict((t["task"], t["status"]) for t in result.tasks)
     for index, (args, message) in enumerate(BAD_INPUT):
