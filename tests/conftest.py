@@ -237,6 +237,17 @@ class PlaybookResult:
         return any(_task_name_matches(t["task"], name) and t["status"] != "skipped"
                    and (host is None or t["host"] == host) for t in self.tasks)
 
+    def status(self, name, host=None):
+        """The recorded status of task ``name`` (ok, changed, failed, skipped, unreachable) on ``host``."""
+        found = {t["host"]: t["status"] for t in self.tasks if _task_name_matches(t["task"], name)}
+        if not found:
+            raise KeyError("no task %r; tasks run: %s" % (name, sorted({t["task"] for t in self.tasks})))
+        if host is None:
+            if len(found) > 1:
+                raise ValueError("task %r ran on several hosts %s: name one" % (name, sorted(found)))
+            return next(iter(found.values()))
+        return found[host]
+
     def task(self, name, host=None):
         """The module result of task ``name`` on ``host`` (which may be omitted for a single host)."""
         found = self.results(name)

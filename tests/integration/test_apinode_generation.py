@@ -173,10 +173,9 @@ def test_bad_input_changes_nothing(setup, run_playbook, make_bundle, tmp_path):
     tasks = [task("Bad input %d" % index, "apinode_generation", case[0], ignore_errors=True)
              for index, case in enumerate(cases)]
     result = run_playbook(module_play(*tasks, connection={"retries": 0}), inventory=fleet)
-    status = dict((t["task"], t["status"]) for t in result.tasks)
     for index, (args, message) in enumerate(cases):
         outcome = result.task("Bad input %d" % index)
-        assert status["Bad input %d" % index] == "failed", (args, outcome)
+        assert result.status("Bad input %d" % index) == "failed", (args, outcome)
         assert message in outcome["msg"] and "\n" not in outcome["msg"], (args, outcome["msg"])
     assert node.mutating_requests() == []
     assert on_node(node) == {}

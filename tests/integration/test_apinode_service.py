@@ -240,10 +240,9 @@ def test_bad_input_changes_nothing(fleet_node, run_playbook, make_bundle):
     tasks = [task("Bad input %d" % index, "apinode_service", case[0], ignore_errors=True)
              for index, case in enumerate(BAD_INPUT)]
     result = run_playbook(module_play(*tasks), inventory=fleet)
-    status = dict((t["task"], t["status"]) for t in result.tasks)
     for index, (args, message) in enumerate(BAD_INPUT):
         outcome = result.task("Bad input %d" % index)
-        assert status["Bad input %d" % index] == "failed", (args, outcome)
+        assert result.status("Bad input %d" % index) == "failed", (args, outcome)
         assert message in outcome["msg"] and "\n" not in outcome["msg"], (args, outcome["msg"])
     assert node.mutating_requests() == []
     assert [s["serviceId"] for s in node.admin_client().list_services()] == [SERVICE]

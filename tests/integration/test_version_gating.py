@@ -54,10 +54,9 @@ def test_cache_features_fail_before_any_write_on_older_nodes(sim_fleet, run_play
             expected[name] = msg
     node.clear_requests()
     result = run_playbook(module_play(*tasks), inventory=fleet)
-    status = dict((t["task"], t["status"]) for t in result.tasks)
     for name, msg in expected.items():
         gated = result.task(name)
-        assert status[name] == "failed" and gated["msg"] == msg, (name, gated)
+        assert result.status(name) == "failed" and gated["msg"] == msg, (name, gated)
     assert node.mutating_requests() == []
 
 
