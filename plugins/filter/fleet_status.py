@@ -19,6 +19,13 @@ description:
     same comparison that C(dss.apinode.rolling_deploy) uses to decide what to change. Retention is not drift.
   - A declared service whose node has everything the release needs but does not serve it yet is C(STAGED) (the plan has
     activate steps only), not C(DRIFT); both count as drift for RV(_value.drift).
+  - A declared service's title says what the release wants - the target every answering node's plan resolved
+    (RV(dss.apinode.apinode_release#module:targets) - the declared C(generation) or C(mapping), else the C(generationId)
+    of the package's C(tag.json)), or C(disabled) for a service the release keeps disabled; written as the rows write
+    what a node serves, so a row that differs is a row that drifts. When no node answered or the nodes resolve different
+    targets, the title falls back to the declared C(generation) or C(mapping), else to what most nodes serve.
+  - A mapping is written with its entries sorted by generation, so that the order the node lists them in never makes
+    two equal mappings look different.
   - A service that the release does not declare is C(unmanaged) - never drift - with facts per node - present on some
     nodes only, or another generation or mapping than most nodes.
   - It also decides what the playbook does with the table - whether the run fails (RV(_value.failure)) and whether the
@@ -32,7 +39,8 @@ options:
     description: The hosts of the table, in order.
   declared:
     description:
-      - The release's services (C(apinode_deploy_services)), for the wanted column.
+      - The release's services (C(apinode_deploy_services)) - which services are declared, and the wanted state of their
+        title when the nodes' plans give none.
       - When empty, every service found is unmanaged and the table starts with a line saying how to give the release
         (RV(_value.hint)).
     type: list
@@ -66,7 +74,9 @@ _value:
   type: dict
   contains:
     lines:
-      description: The printed lines; per service a title line, then one line per host.
+      description:
+        - The printed lines; per service a title line (the service and what the release wants, or for an unmanaged service
+          what most nodes serve), then one line per host.
       type: list
       elements: str
     drift:
@@ -133,21 +143,40 @@ def _serves(service):
 def _short(mapping):
     if mapping.get('mode') == 'SINGLE_GENERATION' or len(mapping.get('entries') or []) == 1:
         return str(mapping.get('generation') or mapping['entries'][0]['generation'])
-    return '%s (%s)' % (','.join('%s:%g' % (e['generation'], e['proba']) for e in mapping['entries']),
-                        mapping.get('strategy') or 'random')
+    # Sorted: the node keeps the order it was given, and the same mapping must read the same everywhere.
+    entries = sorted(mapping['entries'], key=lambda e: str(e['generation']))
+    return '%s (%s)' % (','.join('%s:%g' % (e['generation'], e['proba']) for e in entries), mapping.get('strategy') or 'random')
 
 
-def _wanted(declared, values):
+def _wanted(declared, values, targets=()):
+    """The wanted state of a service's title, in the text of the rows' serves (``_short``) so both compare alike.
+
+    ``targets``: the service's entry of ``targets`` from each answering node - the target apinode_release
+    resolved (the package's tag.json when no generation is given), used when every node gives the same one.
+    Otherwise the declared generation or mapping, else what most nodes serve."""
+    resolved = set(_target(target) for target in targets)
+    if len(resolved) == 1 and None not in resolved:
+        return resolved.pop()
     if declared is not None:
         if declared.get('mapping'):
-            return '%s (%s)' % (','.join('%s:%g' % (e['generation'], float(e['proba'])) for e in declared['mapping']),
-                                declared.get('strategy') or 'random')
+            return _short(dict(entries=[dict(generation=e['generation'], proba=float(e['proba'])) for e in declared['mapping']],
+                               strategy=declared.get('strategy')))
         if declared.get('generation') not in (None, ''):
             return str(declared['generation'])
     counts = {}
     for value in values:
         counts[value] = counts.get(value, 0) + 1
     return max(sorted(counts), key=lambda v: counts[v]) if counts else '-'
+
+
+def _target(target):
+    """One node's target in words, or None when the node gave none (the caller then falls back)."""
+    if not isinstance(target, dict):
+        return None
+    if target.get('mapping'):
+        return _short(target['mapping'])
+    # No mapping: a service the release keeps disabled is never switched, whatever it serves.
+    return 'disabled' if target.get('enabled') is False else None
 
 
 def _answered(plan):
@@ -190,7 +219,9 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan', f
                 rows[host]['status'] = 'STAGED' if staged else 'DRIFT' if steps else 'ok'
         answering = [h for h in hosts if 'found' in rows[h]]
         having = [h for h in answering if rows[h]['found']]
-        wanted = _wanted(by_id.get(sid), [rows[h]['serves'] for h in having])
+        targets = [next((t for t in plans[h].get('targets') or [] if isinstance(t, dict) and t.get('id') == sid), None)
+                   for h in answering] if sid in by_id else []
+        wanted = _wanted(by_id.get(sid), [rows[h]['serves'] for h in having], targets)
         if sid not in by_id:
             # Not the release's: facts about the nodes, never drift.
             for host in answering:

@@ -188,7 +188,7 @@ class ReleaseRun(object):
         self.staging_dir = params.get('staging_dir') if self.transport == 'node' else None
         self._recorded = False
         self.result = dict(changed=False, phase=params['phase'], plan=[], drift=[], current=False, staged=False,
-                           previous=[], services=[], smoke_tests=[],
+                           previous=[], services=[], smoke_tests=[], targets=[],
                            lock=dict(path=lock.get('path'), taken=False, released=False) if lock else None)
 
     def run(self):
@@ -245,6 +245,8 @@ class ReleaseRun(object):
                          drain_api=self.transport == 'api')
         self.result['drained'] = self._drained(node)
         self.result['progressive'] = self._progressive(release, node, previous, p.get('step'))
+        # After _progressive: with a step, the target is that step's mapping, as in the plan.
+        self.result['targets'] = _plan.targets(release)
         plan = _plan.build_plan(release, node, p['keep_generations'], p['preload'], previous)
         self._check_dispatch_keys(release, node, plan)
         steps = plan.for_phases(_plan.PHASES[p['phase']])

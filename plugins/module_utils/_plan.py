@@ -160,6 +160,16 @@ def _service(item, index):
                 enabled=enabled, smoke_tests=tests, steps=steps, strategy=strategy)
 
 
+def targets(release):
+    """Per release service what the plan brings the node to: ``[{id, enabled, mapping}]``, ``mapping`` being the
+    normal-form ``wanted`` the activate steps compare with (None for a service kept disabled: it is never switched).
+
+    Returned as is, so that a report compares the node with the target the plan resolved (the package's
+    tag.json when no generation is given) rather than guessing it from the nodes."""
+    return [dict(id=s['id'], enabled=s['enabled'], mapping=s['wanted'] if s['enabled'] else None)
+            for s in release['services']]
+
+
 def _check_tag(sid, tag):
     if not isinstance(tag, dict) or not isinstance(tag.get('generationId'), str) or not tag['generationId']:
         raise PlanError('Service %s: its tag has no generationId.' % sid)

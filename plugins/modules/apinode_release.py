@@ -597,6 +597,31 @@ previous:
     mapping:
       description: Its mapping, or null.
       type: dict
+targets:
+  description:
+    - Each release service as the release wants it on this node, resolved - O(services[].mapping), else
+      O(services[].generation), else the C(generationId) of the package's C(tag.json); with O(step), that step's
+      mapping. It is what the activate steps of RV(plan) compare the node with, in every phase and in check mode.
+    - Lets a report show the resolved target rather than guess it from what most nodes serve
+      (P(dss.apinode.fleet_status#filter) uses it for its C(wanted) header).
+    - Empty when the call failed before its plan (options refused, node not read).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: churn, enabled: true, mapping: {mode: SINGLE_GENERATION, generation: v3,
+            entries: [{generation: v3, proba: 1.0}], strategy: random}}]
+  contains:
+    id:
+      description: Service id.
+      type: str
+    enabled:
+      description: Whether the release wants the service enabled (O(services[].enabled)).
+      type: bool
+    mapping:
+      description:
+        - The mapping the release wants, in the normal form of RV(services[].mapping); null for a service the release
+          keeps disabled (it is staged, never switched).
+      type: dict
 node_services:
   description:
     - Every service of the node as listed when the call started (those outside the release too), without their

@@ -111,6 +111,8 @@ def test_stage_and_activate_in_two_runs_without_explicit_generation(sim_fleet, m
     status = run_playbook(FLEET_STATUS, inventory=fleet, extra_vars=release, check=True)
     assert status.rc == 0, status.output
     lines = status.task("Print the fleet table", "node1")["msg"]
+    # No generation given and no node serving it yet: the title says the package's, as the module resolved it.
+    assert lines[0] == "service churn (wanted: v1)", lines
     for node in fleet.nodes:
         line = next(line for line in lines[1:] if line.split()[0] == node.name)
         assert "STAGED, not serving yet" in line, lines
@@ -162,9 +164,11 @@ def test_reordered_mapping_is_not_drift(sim_fleet, make_bundle, run_playbook):
 
     assert status.rc == 0, status.output
     lines = status.task("Print the fleet table", "node1")["msg"]
+    # The title and the rows write the mapping alike, whatever order its entries were given or listed in.
+    assert lines[0] == "service churn (wanted: v1:0.9,v2:0.1 (random))", lines
     for host in ("node1", "node2"):
         line = next(line for line in lines[1:] if line.split()[0] == host)
-        assert line.endswith(" ok"), lines
+        assert line.endswith(" ok") and " v1:0.9,v2:0.1 (random) " in line, lines
 
     again = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=canary)
 

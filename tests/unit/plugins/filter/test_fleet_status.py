@@ -174,3 +174,73 @@ def test_a_drained_node_is_shown_as_drained():
     assert table['nodes']['node2']['note'] == 'taken out by someone else'
     assert 'node3' not in table['nodes']
     assert '- node node2: drained (taken out by someone else)' in table['markdown']
+
+
+def targeted(services, target, steps=()):
+    """A node's plan with the target its apinode_release resolved for churn (RV targets)."""
+    out = plan(services, steps)
+    out['apinode_deploy_plan']['targets'] = [dict({'id': 'churn', 'enabled': True}, **target)]
+    return out
+
+
+def switch(served, wanted):
+    return {'phase': 'activate', 'action': 'set_mapping', 'service': 'churn', 'mapping': single(wanted),
+            'sentence': 'service churn serves generation %s, the release wants generation %s' % (served, wanted)}
+
+
+def test_the_wanted_state_is_the_target_the_nodes_resolved_not_what_most_nodes_serve():
+    # A rollout from v2 to v3 half-way: no generation declared, the package's tag.json says v3.
+    v3 = {'mapping': single('v3')}
+    hostvars = {'node1': targeted([svc('churn', 'v3')], v3),
+                'node2': targeted([svc('churn', 'v2')], v3, [switch('v2', 'v3')]),
+                'node3': targeted([svc('churn', 'v2')], v3, [switch('v2', 'v3')])}
+    table = fleet_status(hostvars, ['node1', 'node2', 'node3'], [{'id': 'churn', 'package': 'files/churn_v3.zip'}])
+    assert table['lines'][0] == 'service churn (wanted: v3)'
+    assert row(table, 'node1').endswith(' ok')
+    assert row(table, 'node2').endswith('STAGED, not serving yet: service churn serves generation v2, the release wants '
+                                        'generation v3')
+    assert table['markdown'].count('## service churn (wanted: v3)') == 1
+
+
+def test_without_one_target_agreed_by_every_answering_node_the_wanted_state_falls_back():
+    declared = [{'id': 'churn', 'package': 'files/churn_v3.zip'}]
+    disagree = {'node1': targeted([svc('churn', 'v2')], {'mapping': single('v3')}),
+                'node2': targeted([svc('churn', 'v2')], {'mapping': single('v4')}),
+                'node3': targeted([svc('churn', 'v2')], {'mapping': single('v3')})}
+    assert fleet_status(disagree, ['node1', 'node2', 'node3'], declared)['lines'][0] == 'service churn (wanted: v2)'
+    # A node that gave no target (another collection version) does not agree either; one that did not answer is left out.
+    partial = {'node1': targeted([svc('churn', 'v2')], {'mapping': single('v3')}), 'node2': plan([svc('churn', 'v2')]),
+               'node3': DOWN}
+    assert fleet_status(partial, ['node1', 'node2', 'node3'], declared)['lines'][0] == 'service churn (wanted: v2)'
+    answering = {'node1': targeted([svc('churn', 'v2')], {'mapping': single('v3')}), 'node3': DOWN}
+    assert fleet_status(answering, ['node1', 'node3'], declared)['lines'][0] == 'service churn (wanted: v3)'
+    # No node answered: the declared generation, as before.
+    assert fleet_status({'node1': DOWN}, ['node1'], [{'id': 'churn', 'generation': 'v3'}])['lines'][0] == (
+        'service churn (wanted: v3)')
+
+
+def test_a_service_kept_disabled_is_wanted_disabled():
+    hostvars = {'node1': targeted([svc('churn', 'v2', enabled=False)], {'enabled': False, 'mapping': None})}
+    table = fleet_status(hostvars, ['node1'], [{'id': 'churn', 'package': 'files/churn_v3.zip', 'enabled': False}])
+    assert table['lines'][0] == 'service churn (wanted: disabled)' and row(table, 'node1').endswith(' ok')
+
+
+def test_a_mapping_reads_the_same_in_the_title_and_the_rows_whatever_the_order_of_its_entries():
+    def multi(*entries):
+        return {'mode': 'MULTI_GENERATION', 'strategy': 'random',
+                'entries': [{'generation': g, 'proba': p} for g, p in entries]}
+    wanted = multi(('v1', 0.9), ('v2', 0.1))
+    listed_otherwise = multi(('v2', 0.1), ('v1', 0.9))
+    enable = {'phase': 'activate', 'action': 'set_mapping', 'service': 'churn', 'mapping': wanted,
+              'sentence': 'service churn is disabled, the release wants it enabled'}
+    hostvars = {'node1': targeted([dict(svc('churn', None), mapping=listed_otherwise)], {'mapping': wanted}),
+                'node2': targeted([dict(svc('churn', None, enabled=False), mapping=listed_otherwise)], {'mapping': wanted},
+                                  [enable])}
+    declared = [{'id': 'churn', 'mapping': [{'generation': 'v2', 'proba': 0.1}, {'generation': 'v1', 'proba': 0.9}]}]
+    table = fleet_status(hostvars, ['node1', 'node2'], declared)
+    assert table['lines'][0] == 'service churn (wanted: v1:0.9,v2:0.1 (random))'
+    assert row(table, 'node1').split()[1:] == ['v1:0.9,v2:0.1', '(random)', 'ok']
+    # The same mapping, only disabled: drift to fix, not a switch still to come.
+    assert table['services']['churn']['node2']['status'] == 'DRIFT'
+    # The declared mapping, when the nodes give no target, is written the same way.
+    assert fleet_status({'node1': DOWN}, ['node1'], declared)['lines'][0] == 'service churn (wanted: v1:0.9,v2:0.1 (random))'

@@ -329,3 +329,50 @@ class TestAllAndRefusals:
             Call('POST', 'services/churn/actions/setMapping', status=500, answer={'message': 'boom'})])
         assert failed and result['status'] == 500 and 'boom' in result['msg']
         assert result['previous'][0]['existed'] is True and result['plan'][0]['action'] == 'set_mapping'
+
+
+# --- targets: what the release wants, resolved ------------------------------------------------------------
+
+def normal(generation):
+    return dict(mode='SINGLE_GENERATION', generation=generation, entries=[dict(generation=generation, proba=1.0)],
+                strategy='random')
+
+
+class TestTargets:
+    def test_the_package_generation_is_the_target_in_check_mode_and_every_phase(self, run, package):
+        # No generation given: the target is the package's tag.json generationId, not what the node serves.
+        staged = package()
+        for phase in ('all', 'stage', 'activate', 'retain'):
+            failed, result, _exchange = run(dict(phase=phase, services=[churn(staged)]), read(SINGLE_V1, *STAGED),
+                                            check_mode=True)
+            assert not failed, (phase, result)
+            assert result['targets'] == [dict(id='churn', enabled=True, mapping=normal('v2'))], phase
+        # The same target, in the same normal form as services[].mapping, from a run that applies nothing.
+        failed, result, _exchange = run(dict(phase='stage', services=[churn(staged)]), read(SINGLE_V1, *STAGED))
+        assert not failed and result['changed'] is False
+        assert result['targets'][0]['mapping'] == normal('v2')
+        assert set(result['targets'][0]['mapping']) == set(result['services'][0]['mapping'])
+
+    def test_a_mapping_a_disabled_service_and_a_progressive_step(self, run, package):
+        mapping = [dict(generation='v2', proba=0.25), dict(generation='v1', proba=0.75)]
+        failed, result, _exchange = run(dict(services=[churn(mapping=mapping),
+                                                       dict(id='fraud', generation='v1', enabled=False)]),
+                                        [services(summary(mapping=SINGLE_V1), summary(enabled=False, mapping=SINGLE_V1, sid='fraud')),
+                                         generations('churn', *STAGED), generations('fraud', V1)], check_mode=True)
+        assert not failed, result
+        assert result['targets'] == [
+            dict(id='churn', enabled=True, mapping=dict(mode='MULTI_GENERATION', entries=[
+                dict(generation='v2', proba=0.25), dict(generation='v1', proba=0.75)], strategy='random')),
+            # Kept disabled: never switched, so no mapping is wanted.
+            dict(id='fraud', enabled=False, mapping=None)]
+        # With step, the target is the step's mapping: the one the plan switches to.
+        failed, result, _exchange = run(dict(step=0, services=[churn(package(), steps=[dict(proba=0.1)])]),
+                                        read(SINGLE_V1, *STAGED), check_mode=True)
+        assert not failed, result
+        step_mapping = result['progressive'][0]['steps'][0]['mapping']
+        assert result['targets'] == [dict(id='churn', enabled=True, mapping=step_mapping)]
+        assert [s['mapping'] for s in result['plan'] if s['action'] == 'set_mapping'] == [step_mapping]
+
+    def test_empty_when_the_call_fails_before_its_plan(self, run, package):
+        failed, result, exchange = run(dict(services=[churn(package(), generation='v3')]), [])
+        assert failed and exchange.requests == [] and result['targets'] == []
