@@ -29,7 +29,7 @@ PYTEST_SUITE = $(call SUITE_ENV,$(BIN)) $(ROOT)/hack/pytest-suite $(BIN)/python
 PYTEST_WORKERS ?= 2
 
 .PHONY: help venv venv-oldest tree demo test checks sanity lint units integration molecule bench docs \
-	docs-lint core-oldest simulator-tests reliability fleet-suites clean
+	docs-lint core-oldest simulator-tests reliability fleet-suites clean distclean
 
 help:
 	@echo "make demo             run the demo against a simulated API-node fleet"
@@ -37,7 +37,9 @@ help:
 	@echo "make checks           sanity, lint, docs-lint, units and molecule (make test: two at a time)"
 	@echo "make sanity | lint | docs-lint | units | simulator-tests | integration | reliability"
 	@echo "make fleet-suites     simulator-tests, integration and reliability in one pytest session"
-	@echo "make molecule | core-oldest | bench | docs | clean"
+	@echo "make molecule | core-oldest | bench | docs | clean | distclean"
+	@echo "make venv | venv-oldest | tree   the virtualenvs (newest and oldest ansible-core), the collection tree"
+	@echo "make -k test          run every suite even after a failure; CHECKS_OUTPUT=line shows checks' output live"
 	@echo "(python: $(PYTHON) $(PYTHON_VERSION), constraints: $(CONSTRAINTS))"
 
 venv:
@@ -55,15 +57,23 @@ demo: venv tree
 	@test -x $(ROOT)/hack/demo || { echo "make demo: hack/demo is not written yet" >&2; exit 1; }
 	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/demo
 
-# The checks and quick suites keep about one CPU busy each: with GNU make 4 they run two at a time, each one's
-# output printed in one piece when it ends (older makes run them one by one). The fleet suites, which spread
-# over every CPU themselves (pytest-xdist), run after them.
-CHECKS_IN_PARALLEL := $(if $(filter 3.%,$(MAKE_VERSION)),,-j2 --output-sync=target)
+# The checks and quick suites keep about one CPU busy each: with GNU make 4 they run two at a time (or as -jN on
+# the command line says), each one's output printed in one piece when it ends; CHECKS_OUTPUT=line prints it as it
+# comes, for a CI that stops jobs that stay silent for minutes. Older makes run them one by one. The fleet suites,
+# which spread over every CPU themselves (pytest-xdist), run after them, then the oldest core's pass. Expanded in
+# the recipe, where MAKEFLAGS holds -j, -O and -k (make -k test runs every suite and fails at the end).
+CHECKS_OUTPUT ?= target
+CHECKS_IN_PARALLEL = $(if $(filter 3.%,$(MAKE_VERSION)),,$(if $(findstring -j,$(MAKEFLAGS)),,-j2) \
+	$(if $(findstring -O,$(MAKEFLAGS)),,--output-sync=$(CHECKS_OUTPUT)))
+KEEP_GOING = $(findstring k,$(firstword -$(MAKEFLAGS)))
 
 test:
-	@$(MAKE) --no-print-directory $(CHECKS_IN_PARALLEL) checks
-	@$(MAKE) --no-print-directory fleet-suites core-oldest
-	@echo "make test: all suites passed"
+	@failed=; \
+	$(MAKE) --no-print-directory $(CHECKS_IN_PARALLEL) checks || { test -n "$(KEEP_GOING)" || exit 2; failed=1; }; \
+	$(MAKE) --no-print-directory fleet-suites || { test -n "$(KEEP_GOING)" || exit 2; failed=1; }; \
+	$(MAKE) --no-print-directory core-oldest || failed=1; \
+	if test -n "$$failed"; then echo "make test: some suites failed" >&2; exit 2; fi; \
+	echo "make test: all suites passed"
 
 # sanity first: the longest, it runs beside all the others. The oldest core's virtualenv is built here too.
 checks: sanity lint docs-lint units molecule venv-oldest
