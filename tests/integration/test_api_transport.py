@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from harness import serve_everywhere
+from harness import packages_of, serve_everywhere
 from test_role_deploy import FEATURES, PLAN, ROLLBACK, ROLLING_DEPLOY, generations, served
 
 STAGE = "Stage the release (copy, import, preload; traffic untouched)"
@@ -26,7 +26,7 @@ def churn(make_bundle):
 
 
 def api_vars(manifest, version, **extra):
-    package = next(p for p in manifest["packages"] if p["version"] == version)
+    package = packages_of(manifest, version=version)[0]
     release = {
         "apinode_deploy_transport": "api",
         # new: the first rollout creates the service on purpose.

@@ -26,6 +26,7 @@ import requests
 import yaml
 
 from awx_credential import render_injectors
+from harness import packages_of
 
 FLEET_KEY = "AwxFleetAdminKey0123456789abcdef"
 ROLLBACK_TASK = "Roll back, to exactly what the nodes served before"
@@ -72,7 +73,7 @@ def run_job(root, ident):
 
 
 def service_item(manifest, version):
-    package = next(p for p in manifest["packages"] if p["version"] == version)
+    package = packages_of(manifest, version=version)[0]
     query = package["test_queries"]["predict"][0]
     return {"id": package["service"], "new": True, "package": package["path"], "generation": version,
             "smoke_tests": [{"endpoint": "predict", "features": query["features"],

@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 
 from ansible_collections.dss.apinode.plugins.module_utils._drain import write_flag
-from harness import serve_everywhere
+from harness import packages_of, serve_everywhere
 from test_role_deploy import FEATURES, PLAN, ROLLING_DEPLOY, lock_dir, served
 
 SET_MAPPING = "/admin/api/services/churn/actions/setMapping"
@@ -27,7 +27,7 @@ def churn(make_bundle):
 
 
 def release(manifest, version, **extra):
-    package = next(p for p in manifest["packages"] if p["version"] == version)
+    package = packages_of(manifest, version=version)[0]
     # new: the first rollout creates the service on purpose.
     variables = {"apinode_deploy_services": [{"id": "churn", "package": package["path"], "new": True,
                                               "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}],

@@ -18,6 +18,7 @@ import zipfile
 
 import pytest
 
+from harness import packages_of
 from test_role_deploy import FEATURES, PLAN, ROLLING_DEPLOY, served, staging_dir
 
 LOCK_LABEL = "dss.apinode deploy lock"
@@ -30,7 +31,7 @@ CODE_ENV_CACHE = "/admin/api/cached-code-envs"
 def release_vars(manifest, version="v1", models=True, **extra):
     """The deploy role's variables for one service of ``manifest``, with its code env and, unless
     ``models`` is false, its model archive."""
-    package = next(p for p in manifest["packages"] if p["version"] == version)
+    package = packages_of(manifest, version=version)[0]
     release = {
         # new: the first rollout creates the service on purpose.
         "apinode_deploy_services": [{"id": package["service"], "package": package["path"], "new": True,

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from harness import serve_everywhere
+from harness import packages_of, serve_everywhere
 
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 SERVICE = "churn"
@@ -66,7 +66,7 @@ def shares(mapping):
 
 
 def release_vars(manifest, steps, analysis=None, **extra):
-    package = next(p for p in manifest["packages"] if p["version"] == "v2")
+    package = packages_of(manifest, version="v2")[0]
     service = {"id": SERVICE, "package": package["path"], "steps": steps,
                "smoke_tests": [{"endpoint": "predict", "features": FEATURES}]}
     if analysis is not None:

@@ -25,7 +25,7 @@ LEFT_ALONE = "Already serves the release: left alone."
 
 
 def deploy_vars(manifest, version, **service):
-    package = next(p for p in manifest["packages"] if p["version"] == version)
+    package = packages_of(manifest, version=version)[0]
     service.setdefault("smoke_tests", [{"endpoint": "predict", "features": FEATURES}])
     service.setdefault("new", True)  # the first rollout creates the service on purpose
     service.update(id=package["service"], package=package["path"])
