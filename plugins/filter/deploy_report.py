@@ -64,6 +64,12 @@ _value:
     report:
       description: What to do with O(report_file) - C(name), C(path), C(write) and C(note), as for P(dss.apinode.fleet_status#filter).
       type: dict
+    pending:
+      description:
+        - The hosts of the play that the role has not planned yet in this run - those of a later C(serial) batch. The role
+          prints the report of phase V(all) when none is left, so that a play in batches reports once, at its end.
+      type: list
+      elements: str
 '''
 
 from ansible_collections.dss.apinode.plugins.filter.report_path import CHECK_MODE_LEAD, report_target
@@ -74,6 +80,8 @@ ACTIVATION = '__apinode_deploy_activation'
 RETENTION = '__apinode_deploy_retention'
 VERDICT = '__apinode_deploy_verdict'
 ROLLBACK = '__apinode_deploy_rollback'
+# Registered by the role's plan of this run (preflight.yml): unlike apinode_deploy_plan, never by a status play.
+PLANNED = '__apinode_deploy_planned'
 
 
 def describe(mapping, enabled=True, existed=True):
@@ -197,6 +205,7 @@ def deploy_report(hostvars, hosts, check_mode=False, report_file='', playbook_di
     report['lines'] = _lines(report, hosts)
     report['markdown'] = _markdown(report, hosts)
     report['report'] = report_target(report_file, playbook_dir, check_mode)
+    report['pending'] = [host for host in hosts if PLANNED not in (hostvars.get(host) or {})]
     if report['report']['note']:
         report['lines'].append(report['report']['note'])
     return report

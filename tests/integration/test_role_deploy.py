@@ -248,6 +248,33 @@ def test_isolate_in_one_play_puts_back_the_failed_node_alone_and_reports_once(si
     assert len(reports) == 1, reports
 
 
+ONE_AT_A_TIME = """
+- name: Roll the release out one node at a time
+  hosts: apinodes
+  gather_facts: false
+  serial: 1
+  tasks:
+    - name: Deploy
+      ansible.builtin.include_role:
+        name: dss.apinode.deploy
+"""
+
+
+@pytest.mark.core_sensitive  # run_once on an include_tasks
+def test_a_play_in_serial_batches_reports_once_at_its_end(sim_fleet, churn, run_playbook):
+    """Phase all, one node per batch: one report, after the last batch, with every node (each batch printed its
+    own before, the first naming the others "not reached")."""
+    fleet = sim_fleet(nodes=3)
+
+    result = run_playbook(ONE_AT_A_TIME, inventory=fleet, extra_vars=deploy_vars(churn, "v1"))
+
+    assert result.rc == 0, result.output
+    reports = [t for t in result.tasks if t["task"].endswith("Show the run report") and t["status"] != "skipped"]
+    assert len(reports) == 1, reports
+    assert reports[0]["host"] == "node3"
+    assert reports[0]["result"]["msg"][0] == "Rollout ok: 3 nodes - 3 changed"
+
+
 STATUS_THEN_TWO_AT_A_TIME = """
 - name: Read the fleet first
   hosts: apinodes

@@ -128,6 +128,15 @@ class TestDeployReport:
         node1 = deploy_report(hostvars, ['node1'])['nodes']['node1']
         assert node1['durations'] == {'plan': 0.4, 'stage': 3.1, 'activate': 1.2, 'retain': 0.4}
 
+    def test_nodes_of_a_later_serial_batch_are_pending(self):
+        # A play in serial batches: the report of phase all waits until the role has planned every node of the play.
+        # A plan registered by a status play of the same run (no planned marker) does not count.
+        planned_now = {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2]), '__apinode_deploy_planned': {'msg': '...'}}
+        hostvars = {'node1': planned_now, 'node2': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2])}, 'node3': {}}
+        assert deploy_report(hostvars, ['node1', 'node2', 'node3'])['pending'] == ['node2', 'node3']
+        hostvars.update(node2=planned_now, node3=planned_now)
+        assert deploy_report(hostvars, ['node1', 'node2', 'node3'])['pending'] == []
+
     def test_check_mode_applies_nothing(self):
         report = deploy_report({'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2])}}, ['node1'], True)
         assert report['nodes']['node1']['outcome'] == 'planned'
