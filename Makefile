@@ -63,8 +63,8 @@ demo: venv tree
 # which spread over every CPU themselves (pytest-xdist), run after them, then the oldest core's pass. Expanded in
 # the recipe, where MAKEFLAGS holds -j, -O and -k (make -k test runs every suite and fails at the end).
 CHECKS_OUTPUT ?= target
-CHECKS_IN_PARALLEL = $(if $(filter 3.%,$(MAKE_VERSION)),,$(if $(findstring -j,$(MAKEFLAGS)),,-j2) \
-	$(if $(findstring -O,$(MAKEFLAGS)),,--output-sync=$(CHECKS_OUTPUT)))
+CHECKS_IN_PARALLEL = $(if $(filter 3.%,$(MAKE_VERSION)),,$(if $(filter -j%,$(MAKEFLAGS)),,-j2) \
+	$(if $(filter -O% --output-sync%,$(MAKEFLAGS)),,--output-sync=$(CHECKS_OUTPUT)))
 KEEP_GOING = $(findstring k,$(firstword -$(MAKEFLAGS)))
 
 test:

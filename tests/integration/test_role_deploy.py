@@ -320,6 +320,49 @@ def test_own_plays_after_a_status_play_roll_the_batch_back_and_stop(sim_fleet, m
         assert served(node)[1]["generation"] == "v1" and admin_writes(node) == [], node.name
 
 
+WRAPPED_TWO_AT_A_TIME = """
+- name: Roll the release out two nodes at a time, the role in a block
+  hosts: apinodes
+  gather_facts: false
+  serial: 2
+  tasks:
+    - name: Deploy, and say so when it fails
+      block:
+        - name: Deploy
+          ansible.builtin.include_role:
+            name: dss.apinode.deploy
+      rescue:
+        - name: Say it failed
+          ansible.builtin.debug:
+            msg: rescued
+      ignore_errors: "{{ ignore | default(false) }}"
+"""
+
+
+@pytest.mark.core_sensitive  # how rescue and ignore_errors meet any_errors_fatal
+@pytest.mark.parametrize("ignore", [False, True], ids=["rescue", "ignore_errors"])
+def test_a_rescued_or_ignored_failure_still_stops_the_rollout(sim_fleet, make_bundle, run_playbook, ignore):
+    """The role in a block with a rescue (or ignore_errors): node2 fails its smoke test, the first batch goes back,
+    and the second batch (node3, node4) changes nothing although the play goes on."""
+    fleet = sim_fleet(nodes=4)
+    churn = make_bundle(services=["churn"], versions=["v1", "v2"])
+    serve_everywhere(fleet, churn, "v1")
+    node1, node2, node3, node4 = fleet.nodes
+    node2.add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,
+                    body={"errorType": "com.dataiku.lambda.ModelLoadException", "message": "model failed to load"})
+
+    result = run_playbook(WRAPPED_TWO_AT_A_TIME, inventory=fleet, extra_vars=dict(deploy_vars(churn, "v2"), ignore=ignore))
+
+    for node in (node1, node2):
+        assert served(node)[1]["generation"] == "v1", node.name  # put back
+    for node in (node3, node4):
+        assert served(node)[1]["generation"] == "v1" and admin_writes(node) == [], node.name
+    last = [t for t in result.tasks if t["task"].endswith("Show the run report") and t["status"] != "skipped"][-1]
+    for node in ("node3", "node4"):
+        assert any(line.startswith("%s: not reached - the rollout stopped before this node" % node)
+                   for line in last["result"]["msg"]), last["result"]["msg"]
+
+
 def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet, churn, run_playbook, tmp_path):
     fleet = sim_fleet(nodes=2)
     report = tmp_path / "plan.md"
