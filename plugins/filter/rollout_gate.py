@@ -16,6 +16,9 @@ description:
   - Reads the results that the C(dss.apinode.deploy) role registered on each host and decides, after a
     phase, whether the rollout stops, which nodes failed and which nodes are put back to what they served.
   - The input is C(hostvars); results that are missing (a host that did not run the phase) count as not failed.
+  - A batch that holds the mapping of a progressive step (C(__apinode_deploy_progress.decision) is V(hold)) stops the
+    play after a failure whatever O(on_failure) - holding is stopping, and only the gate can stop a play in which a
+    node failed without hiding the failure.
 extends_documentation_fragment:
   - dss.apinode.play_hosts
 options:
@@ -58,14 +61,29 @@ _value:
       type: list
       elements: str
     stop:
-      description: Whether the whole play stops (a failure with C(rollback_fleet)).
+      description: Whether the whole play stops (a failure with C(rollback_fleet), or in a batch that holds a step).
       type: bool
+    release:
+      description:
+        - Hosts whose run lock is released although they keep what they serve, sorted - when the play ends after this
+          failure (RV(_value.stop), or every host of the batch failed, which ends a C(serial) play) and C(isolate)
+          leaves them out of RV(_value.rollback).
+      type: list
+      elements: str
+    previous:
+      description:
+        - Host -> what to put it back to (the C(previous) of its activation result; empty for a host that only staged or
+          only has its lock released), for every host of RV(_value.rollback) and RV(_value.release).
+      type: dict
 '''
 
 from ansible.errors import AnsibleFilterError
 
 CONNECTION_FACT = '__apinode_deploy_conn'
 DEFAULT_RESULTS = ('__apinode_deploy_staging', '__apinode_deploy_activation')
+ACTIVATION = '__apinode_deploy_activation'
+# The judgement of the batch's last progressive step (progressive_judge.yml).
+PROGRESS = '__apinode_deploy_progress'
 
 
 def rollout_gate(hostvars, batch, hosts, on_failure='rollback_fleet', results=DEFAULT_RESULTS):
@@ -80,12 +98,25 @@ def rollout_gate(hostvars, batch, hosts, on_failure='rollback_fleet', results=DE
                 failed[host] = result.get('msg') or 'failed without a message'
                 break
     if not failed:
-        return dict(failed={}, rollback=[], stop=False)
-    if on_failure == 'isolate':
-        rollback = sorted(failed)
-    else:
-        rollback = sorted(h for h in hosts if CONNECTION_FACT in (hostvars.get(h) or {}))
-    return dict(failed=failed, rollback=rollback, stop=on_failure == 'rollback_fleet')
+        return dict(failed={}, rollback=[], stop=False, release=[], previous={})
+    changing = sorted(h for h in hosts if CONNECTION_FACT in (hostvars.get(h) or {}))
+    rollback = sorted(failed) if on_failure == 'isolate' else changing
+    stop = on_failure == 'rollback_fleet' or any(_holds(hostvars.get(host) or {}) for host in batch)
+    ends = stop or len(failed) == len(batch)
+    release = [h for h in changing if h not in rollback] if ends else []
+    previous = dict((h, _previous(hostvars.get(h) or {})) for h in rollback)
+    previous.update((h, []) for h in release)
+    return dict(failed=failed, rollback=rollback, stop=stop, release=release, previous=previous)
+
+
+def _previous(facts):
+    activation = facts.get(ACTIVATION)
+    return list((activation.get('previous') if isinstance(activation, dict) else None) or [])
+
+
+def _holds(facts):
+    progress = facts.get(PROGRESS)
+    return isinstance(progress, dict) and progress.get('decision') == 'hold'
 
 
 class FilterModule(object):

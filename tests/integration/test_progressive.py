@@ -12,6 +12,7 @@ import threading
 import pytest
 
 from harness import packages_of, serve_everywhere
+from test_role_deploy import ONE_PHASE_PLAY
 
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 SERVICE = "churn"
@@ -178,6 +179,30 @@ def test_step_without_enough_traffic_waits_then_fails_or_holds(v1_fleet, run_pla
             # The retention play ran: no run lock left behind, both generations kept.
             assert sorted(g["generationId"] for g in node.admin_client().service(SERVICE).list_generations()) == ["v1", "v2"]
             assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock"))
+
+
+@pytest.mark.parametrize("on_failure", ["rollback_fleet", "isolate"])
+def test_a_failed_node_in_a_batch_that_holds_is_put_back_and_fails_the_run(v1_fleet, run_playbook, on_failure):
+    """Own play, one batch: node2 fails its smoke test at the first step while node1 holds that step (no traffic).
+    The hold used to end the play before the gate: node2 kept serving the failed generation and the run passed."""
+    fleet, manifest = v1_fleet
+    node1, node2 = fleet.nodes
+    node2.add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,
+                    body={"errorType": "com.dataiku.lambda.ModelLoadException", "message": "model failed to load"})
+    steps = [{"proba": 0.5, "bake_seconds": 1}, {"proba": 1.0}]
+    analysis = {"min_requests": 50, "max_wait_seconds": 1, "on_insufficient_traffic": "hold"}
+
+    result = run_playbook(ONE_PHASE_PLAY, inventory=fleet, extra_vars=dict(
+        release_vars(manifest, steps, analysis), phase="all", apinode_deploy_on_failure=on_failure))
+
+    assert result.rc == 2
+    assert result.failed_hosts == ["node2"], result.failed_hosts
+    assert verdicts(result)[-1]["decision"] == "hold"
+    assert shares(served(node2)[1]) == {"v1": 1.0}
+    # rollback_fleet puts the holding node back too; isolate leaves it holding the step.
+    assert shares(served(node1)[1]) == ({"v1": 1.0} if on_failure == "rollback_fleet" else {"v2": 0.5, "v1": 0.5})
+    for node in fleet.nodes:
+        assert not os.path.exists(os.path.join(node.data_dir, "dss-apinode-staging", ".deploy.lock")), node.name
 
 
 def test_hash_based_release_is_caught(v1_fleet, run_playbook):

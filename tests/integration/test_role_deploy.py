@@ -208,6 +208,46 @@ def test_failed_smoke_test_on_node2_rolls_every_switched_node_back(sim_fleet, ch
     assert sorted(put_back) == ["node1", "node2", "node3"]
 
 
+def fail_predictions(node):
+    node.add_fault(method="POST", path="^/public/api/v1/churn/predict/predict$", status=500,
+                   body={"errorType": "com.dataiku.lambda.ModelLoadException", "message": "model failed to load"})
+
+
+def test_isolate_in_rolling_deploy_lets_the_other_nodes_carry_on(sim_fleet, make_bundle, run_playbook):
+    """Batches of two, node2 fails: node2 alone goes back, node1, node3 and node4 get the release, no lock stays."""
+    fleet = sim_fleet(nodes=4)
+    churn = make_bundle(services=["churn"], versions=["v1", "v2"])
+    serve_everywhere(fleet, churn, "v1")
+    fail_predictions(fleet.node("node2"))
+
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=dict(
+        deploy_vars(churn, "v2"), apinode_deploy_on_failure="isolate", apinode_deploy_serial=[2]))
+
+    assert result.rc == 2
+    assert result.failed_hosts == ["node2"], result.failed_hosts
+    for node in fleet.nodes:
+        assert served(node)[1]["generation"] == ("v1" if node.name == "node2" else "v2"), node.name
+        assert not os.path.exists(lock_dir(node)), node.name
+
+
+def test_isolate_when_the_canary_fails_releases_every_lock(sim_fleet, make_bundle, run_playbook):
+    """The canary (node1) fails: a batch whose nodes all failed ends the play; node2 and node3, staged, keep
+    serving v1 and hold no lock."""
+    fleet = sim_fleet(nodes=3)
+    churn = make_bundle(services=["churn"], versions=["v1", "v2"])
+    serve_everywhere(fleet, churn, "v1")
+    fail_predictions(fleet.node("node1"))
+
+    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=dict(
+        deploy_vars(churn, "v2"), apinode_deploy_on_failure="isolate"))
+
+    assert result.rc == 2
+    assert result.failed_hosts == ["node1"], result.failed_hosts
+    for node in fleet.nodes:
+        assert served(node)[1]["generation"] == "v1", node.name
+        assert not os.path.exists(lock_dir(node)), node.name
+
+
 # The role in a play of one's own, one phase per run (-e phase=...).
 ONE_PHASE_PLAY = """
 - name: One phase of the release

@@ -17,6 +17,7 @@ from ansible_collections.dss.apinode.plugins.filter.rollout_gate import rollout_
 
 CONN = {'url': 'http://n:1'}
 HOSTS = ['node1', 'node2', 'node3']
+V1 = {'id': 'churn', 'existed': True, 'enabled': True, 'mapping': {'mode': 'SINGLE_GENERATION', 'generation': 'v1'}}
 
 
 def hostvars(**by_host):
@@ -25,16 +26,18 @@ def hostvars(**by_host):
 
 def test_no_failure_changes_nothing():
     facts = hostvars(node1={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'changed': True}})
-    assert rollout_gate(facts, ['node1'], HOSTS) == dict(failed={}, rollback=[], stop=False)
+    assert rollout_gate(facts, ['node1'], HOSTS) == dict(failed={}, rollback=[], stop=False, release=[], previous={})
 
 
 def test_rollback_fleet_rolls_back_every_node_that_started_changing_and_stops():
     facts = hostvars(
-        node1={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'changed': True}},
-        node2={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'failed': True, 'msg': 'smoke test failed'}},
+        node1={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'changed': True, 'previous': [V1]}},
+        node2={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'failed': True, 'msg': 'smoke test failed',
+                                                                              'previous': [V1]}},
         node3={})  # already served the release: never touched, nothing to roll back
     gate = rollout_gate(facts, ['node2'], HOSTS)
-    assert gate == dict(failed={'node2': 'smoke test failed'}, rollback=['node1', 'node2'], stop=True)
+    assert gate == dict(failed={'node2': 'smoke test failed'}, rollback=['node1', 'node2'], stop=True, release=[],
+                        previous={'node1': [V1], 'node2': [V1]})
 
 
 def test_isolate_rolls_back_only_the_failed_nodes():
@@ -42,7 +45,36 @@ def test_isolate_rolls_back_only_the_failed_nodes():
         node1={'__apinode_deploy_conn': CONN, '__apinode_deploy_staging': {'changed': True}},
         node2={'__apinode_deploy_conn': CONN, '__apinode_deploy_staging': {'failed': True}})
     gate = rollout_gate(facts, HOSTS, HOSTS, on_failure='isolate')
-    assert gate == dict(failed={'node2': 'failed without a message'}, rollback=['node2'], stop=False)
+    # node2 only staged: nothing to put back but its lock. node1 carries on, with its lock.
+    assert gate == dict(failed={'node2': 'failed without a message'}, rollback=['node2'], stop=False, release=[],
+                        previous={'node2': []})
+
+
+def test_isolate_in_a_batch_holding_a_step_stops_and_releases_the_locks_of_the_others():
+    # node1 holds its step's mapping (too little traffic to judge); node2 failed its smoke test in the same batch.
+    hold = {'decision': 'hold', 'step': 1}
+    facts = hostvars(
+        node1={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'changed': True, 'previous': [V1]},
+               '__apinode_deploy_progress': hold},
+        node2={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'failed': True, 'msg': 'HTTP 500',
+                                                                              'previous': [V1]},
+               '__apinode_deploy_progress': hold})
+    gate = rollout_gate(facts, ['node1', 'node2'], HOSTS, on_failure='isolate')
+    assert gate == dict(failed={'node2': 'HTTP 500'}, rollback=['node2'], stop=True, release=['node1'],
+                        previous={'node2': [V1], 'node1': []})
+    promoted = dict(facts, node1=dict(facts['node1'], __apinode_deploy_progress={'decision': 'promote'}),
+                    node2=dict(facts['node2'], __apinode_deploy_progress={'decision': 'promote'}))
+    assert rollout_gate(promoted, ['node1', 'node2'], HOSTS, on_failure='isolate')['stop'] is False
+
+
+def test_isolate_when_the_whole_batch_failed_releases_the_locks_of_the_nodes_of_later_batches():
+    # serial 1 after a stage play: node1 (the canary) failed, which ends the play; node2 and node3 staged and hold locks.
+    facts = hostvars(
+        node1={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'failed': True, 'previous': [V1]}},
+        node2={'__apinode_deploy_conn': CONN}, node3={'__apinode_deploy_conn': CONN})
+    gate = rollout_gate(facts, ['node1'], HOSTS, on_failure='isolate')
+    assert gate['rollback'] == ['node1'] and gate['release'] == ['node2', 'node3'] and gate['stop'] is False
+    assert gate['previous'] == {'node1': [V1], 'node2': [], 'node3': []}
 
 
 def test_failures_outside_the_batch_do_not_count():
