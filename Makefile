@@ -39,7 +39,9 @@ help:
 	@echo "make fleet-suites     simulator-tests, integration and reliability in one pytest session"
 	@echo "make molecule | core-oldest | bench | docs | clean | distclean"
 	@echo "make venv | venv-oldest | tree   the virtualenvs (newest and oldest ansible-core), the collection tree"
-	@echo "make -k test          run every suite even after a failure; CHECKS_OUTPUT=line shows checks' output live"
+	@echo "make -k test          run every suite even after one fails (then exit 2); -jN runs N checks at a time"
+	@echo "make test CHECKS_OUTPUT=line   print the checks' output as it comes, interleaved (default: target,"
+	@echo "                      each check's output in one piece when it ends)"
 	@echo "(python: $(PYTHON) $(PYTHON_VERSION), constraints: $(CONSTRAINTS))"
 
 venv:
