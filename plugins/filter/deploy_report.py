@@ -64,6 +64,11 @@ _value:
     report:
       description: What to do with O(report_file) - C(name), C(path), C(write) and C(note), as for P(dss.apinode.fleet_status#filter).
       type: dict
+    rollback:
+      description:
+        - What the rollout gate put back, in one sentence - C(Rolled back - ...), and the nodes it could not put back or
+          release with the error (C(NOT put back - ...)); these nodes are also C(failed) in RV(_value.nodes).
+      type: str
     pending:
       description:
         - The hosts of the play that the role has not planned yet in this run - those of a later C(serial) batch. The role
@@ -185,6 +190,7 @@ def _node(host, facts, check_mode, failed_hosts, rolled_back_hosts, stopped):
 def deploy_report(hostvars, hosts, check_mode=False, report_file='', playbook_dir=None):
     nodes = {}
     failed_hosts, rolled_back_hosts, stopped = {}, set(), False
+    not_put_back = {}  # host -> why the gate could not put it back (or release its lock)
     for host in hosts:
         facts = hostvars.get(host) or {}
         verdict = facts.get(VERDICT)
@@ -194,9 +200,15 @@ def deploy_report(hostvars, hosts, check_mode=False, report_file='', playbook_di
         rollback = facts.get(ROLLBACK)
         if isinstance(rollback, dict):
             rolled_back_hosts.update(r.get('item') for r in rollback.get('results') or [] if r.get('changed'))
+            not_put_back.update((r.get('item'), r.get('msg') or 'failed without a message')
+                                for r in rollback.get('results') or [] if r.get('failed'))
     for host in hosts:
         nodes[host] = _node(host, hostvars.get(host) or {}, check_mode, failed_hosts, rolled_back_hosts,
                             stopped or bool(failed_hosts))
+        if host in not_put_back:
+            # Still serving what the rollout switched it to, or holding this run's lock: for someone to see to.
+            lead = nodes[host]['reason'] + '; ' if nodes[host]['outcome'] == 'failed' else 'another node failed, and '
+            nodes[host].update(outcome='failed', reason='%sNOT put back: %s' % (lead, not_put_back[host]))
     summary = {}
     for node in nodes.values():
         summary[node['outcome']] = summary.get(node['outcome'], 0) + 1
@@ -206,9 +218,17 @@ def deploy_report(hostvars, hosts, check_mode=False, report_file='', playbook_di
     report['markdown'] = _markdown(report, hosts)
     report['report'] = report_target(report_file, playbook_dir, check_mode)
     report['pending'] = [host for host in hosts if PLANNED not in (hostvars.get(host) or {})]
+    report['rollback'] = _rollback_sentence(sorted(rolled_back_hosts), not_put_back)
     if report['report']['note']:
         report['lines'].append(report['report']['note'])
     return report
+
+
+def _rollback_sentence(put_back, not_put_back):
+    text = 'Rolled back: %s.' % (', '.join(put_back) or 'no node had switched')
+    if not_put_back:
+        text += ' NOT put back: %s.' % '; '.join('%s (%s)' % (h, not_put_back[h]) for h in sorted(not_put_back))
+    return text
 
 
 def _durations(node):

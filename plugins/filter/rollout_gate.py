@@ -35,6 +35,12 @@ options:
     type: str
     choices: [rollback_fleet, isolate]
     default: rollback_fleet
+  play_stops:
+    description:
+      - Whether the play stops at any failure anyway (C(max_fail_percentage) 0, as in C(dss.apinode.rolling_deploy)) - the
+        verdict then stops it too, so that C(isolate) releases the run locks of the nodes it does not put back.
+    type: bool
+    default: false
   results:
     description: Names of the registered results to look at.
     type: list
@@ -61,7 +67,7 @@ _value:
       type: list
       elements: str
     stop:
-      description: Whether the whole play stops (a failure with C(rollback_fleet), or in a batch that holds a step).
+      description: Whether the whole play stops (a failure with C(rollback_fleet), with O(play_stops), or in a batch that holds a step).
       type: bool
     release:
       description:
@@ -86,7 +92,7 @@ ACTIVATION = '__apinode_deploy_activation'
 PROGRESS = '__apinode_deploy_progress'
 
 
-def rollout_gate(hostvars, batch, hosts, on_failure='rollback_fleet', results=DEFAULT_RESULTS):
+def rollout_gate(hostvars, batch, hosts, on_failure='rollback_fleet', results=DEFAULT_RESULTS, play_stops=False):
     if on_failure not in ('rollback_fleet', 'isolate'):
         raise AnsibleFilterError('rollout_gate: on_failure must be rollback_fleet or isolate, got %r' % (on_failure,))
     failed = {}
@@ -101,7 +107,7 @@ def rollout_gate(hostvars, batch, hosts, on_failure='rollback_fleet', results=DE
         return dict(failed={}, rollback=[], stop=False, release=[], previous={})
     changing = sorted(h for h in hosts if CONNECTION_FACT in (hostvars.get(h) or {}))
     rollback = sorted(failed) if on_failure == 'isolate' else changing
-    stop = on_failure == 'rollback_fleet' or any(_holds(hostvars.get(host) or {}) for host in batch)
+    stop = on_failure == 'rollback_fleet' or bool(play_stops) or any(_holds(hostvars.get(host) or {}) for host in batch)
     ends = stop or len(failed) == len(batch)
     release = [h for h in changing if h not in rollback] if ends else []
     previous = dict((h, _previous(hostvars.get(h) or {})) for h in rollback)

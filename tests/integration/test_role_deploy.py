@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from harness import install, packages_of, serve_everywhere
+from harness import install, packages_of, serve_everywhere, write_fleet_inventory
 
 ROLLING_DEPLOY = "dss.apinode.rolling_deploy"
 FEATURES = {"age": 42, "plan": "gold", "monthly_charges": 70.5, "tenure_months": 12}
@@ -213,20 +213,24 @@ def fail_predictions(node):
                    body={"errorType": "com.dataiku.lambda.ModelLoadException", "message": "model failed to load"})
 
 
-def test_isolate_in_rolling_deploy_lets_the_other_nodes_carry_on(sim_fleet, make_bundle, run_playbook):
-    """Batches of two, node2 fails: node2 alone goes back, node1, node3 and node4 get the release, no lock stays."""
+def test_isolate_in_rolling_deploy_puts_back_the_failed_node_and_releases_every_lock(sim_fleet, make_bundle, run_playbook,
+                                                                                     tmp_path):
+    """isolate in the inventory, batches of two, node2 fails: rolling_deploy stops at a failure (max_fail_percentage
+    0); node2 alone goes back, node1 keeps the release, node3 and node4 keep v1, and no run lock stays (they were
+    left on node1, node3 and node4)."""
     fleet = sim_fleet(nodes=4)
     churn = make_bundle(services=["churn"], versions=["v1", "v2"])
     serve_everywhere(fleet, churn, "v1")
     fail_predictions(fleet.node("node2"))
+    inventory = write_fleet_inventory(fleet, tmp_path / "inventory.json", apinode_deploy_on_failure="isolate")
 
-    result = run_playbook(ROLLING_DEPLOY, inventory=fleet, extra_vars=dict(
-        deploy_vars(churn, "v2"), apinode_deploy_on_failure="isolate", apinode_deploy_serial=[2]))
+    release = dict(deploy_vars(churn, "v2"), apinode_deploy_serial=[2])
+    result = run_playbook(ROLLING_DEPLOY, inventory=inventory, extra_vars=release)
 
     assert result.rc == 2
     assert result.failed_hosts == ["node2"], result.failed_hosts
     for node in fleet.nodes:
-        assert served(node)[1]["generation"] == ("v1" if node.name == "node2" else "v2"), node.name
+        assert served(node)[1]["generation"] == ("v2" if node.name == "node1" else "v1"), node.name
         assert not os.path.exists(lock_dir(node)), node.name
 
 
@@ -376,6 +380,16 @@ WRAPPED_TWO_AT_A_TIME = """
           ansible.builtin.debug:
             msg: rescued
       ignore_errors: "{{ ignore | default(false) }}"
+
+- name: Read the fleet afterwards, in the same run
+  hosts: apinodes
+  gather_facts: false
+  tasks:
+    - name: Status
+      ansible.builtin.include_role:
+        name: dss.apinode.deploy
+      vars:
+        apinode_deploy_phase: status
 """
 
 
@@ -401,6 +415,12 @@ def test_a_rescued_or_ignored_failure_still_stops_the_rollout(sim_fleet, make_bu
     for node in ("node3", "node4"):
         assert any(line.startswith("%s: not reached - the rollout stopped before this node" % node)
                    for line in last["result"]["msg"]), last["result"]["msg"]
+    # The status play reads the nodes; it does not judge the rollout's results again (it ran the gate once more,
+    # and crashed in its rollback).
+    gates = [t for t in result.tasks if t["task"].endswith("Roll back, to exactly what the nodes served before")]
+    assert len(gates) == 1, gates
+    for node in ("node3", "node4"):
+        assert result.status("Read the node and compare it with the release", node) == "ok", node
 
 
 def test_check_mode_on_a_bare_fleet_reports_changes_and_sends_no_write(sim_fleet, churn, run_playbook, tmp_path):

@@ -119,6 +119,28 @@ class TestDeployReport:
         assert 'activate and retain: the rollout stopped before its batch' in node2['skipped']
         assert any('smoke tests 0/1 passed (predict: prediction stay, expected churn)' in line for line in report['lines'])
 
+    def test_a_node_the_gate_could_not_put_back_is_failed_and_named(self):
+        verdict = {'failed': {'node1': 'Smoke test failed: ...'}, 'rollback': ['node1', 'node2'], 'stop': True}
+        rollback = {'results': [{'item': 'node1', 'changed': True},
+                                {'item': 'node2', 'failed': True, 'msg': 'Cannot reach the API node'}]}
+        common = {'__apinode_deploy_verdict': verdict, '__apinode_deploy_rollback': rollback}
+        switched = {'plan': [TO_V2], 'changed': True, 'duration': 1.0, 'smoke_tests': [SMOKE_OK]}
+        hostvars = {
+            'node1': dict(common, apinode_deploy_plan=plan_of([CHURN_V1], [TO_V2]),
+                          __apinode_deploy_activation=dict(switched, failed=True, msg='Smoke test failed: ...')),
+            'node2': dict(common, apinode_deploy_plan=plan_of([CHURN_V1], [TO_V2]), __apinode_deploy_activation=switched),
+        }
+        report = deploy_report(hostvars, ['node1', 'node2'])
+        assert report['rollback'] == 'Rolled back: node1. NOT put back: node2 (Cannot reach the API node).'
+        assert report['nodes']['node1']['outcome'] == 'failed'
+        assert report['nodes']['node1']['reason'] == 'Smoke test failed: ...'
+        node2 = report['nodes']['node2']
+        assert node2['outcome'] == 'failed'
+        assert node2['reason'] == 'another node failed, and NOT put back: Cannot reach the API node'
+        assert report['summary'] == {'failed': 2}
+        nobody = deploy_report({'node1': {'apinode_deploy_plan': plan_of([CHURN_V1], [TO_V2])}}, ['node1'])
+        assert nobody['rollback'] == 'Rolled back: no node had switched.'
+
     def test_one_call_of_phase_all_reports_its_own_phases(self):
         # bootstrap_node stages, switches and cleans in one call: its split replaces the one activate figure.
         all_in_one = {'plan': [TO_V2], 'changed': True, 'phase': 'all', 'duration': 4.9, 'smoke_tests': [SMOKE_OK],

@@ -77,6 +77,17 @@ def test_isolate_when_the_whole_batch_failed_releases_the_locks_of_the_nodes_of_
     assert gate['previous'] == {'node1': [V1], 'node2': [], 'node3': []}
 
 
+def test_isolate_in_a_play_that_stops_at_any_failure_releases_every_other_lock():
+    # rolling_deploy (max_fail_percentage 0): node2 fails in a batch of two; node3 only staged, holding its lock.
+    facts = hostvars(
+        node1={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'changed': True, 'previous': [V1]}},
+        node2={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'failed': True, 'previous': [V1]}},
+        node3={'__apinode_deploy_conn': CONN})
+    gate = rollout_gate(facts, ['node1', 'node2'], HOSTS, on_failure='isolate', play_stops=True)
+    assert gate['stop'] is True and gate['rollback'] == ['node2'] and gate['release'] == ['node1', 'node3']
+    assert rollout_gate(facts, ['node1', 'node2'], HOSTS, on_failure='isolate')['release'] == []
+
+
 def test_failures_outside_the_batch_do_not_count():
     facts = hostvars(node3={'__apinode_deploy_conn': CONN, '__apinode_deploy_activation': {'failed': True}})
     assert rollout_gate(facts, ['node1', 'node2'], HOSTS)['failed'] == {}
