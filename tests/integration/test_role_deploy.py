@@ -319,8 +319,9 @@ def test_a_play_in_serial_batches_reports_once_at_its_end(sim_fleet, churn, run_
     assert reports[0]["result"]["msg"][0] == "Rollout ok: 3 nodes - 3 changed"
 
 
-STATUS_THEN_TWO_AT_A_TIME = """
-- name: Read the fleet first
+# A play that reads the fleet (phase status), before or after a rollout play of the same run.
+STATUS_PLAY = """
+- name: Read the fleet
   hosts: apinodes
   gather_facts: false
   tasks:
@@ -329,7 +330,9 @@ STATUS_THEN_TWO_AT_A_TIME = """
         name: dss.apinode.deploy
       vars:
         apinode_deploy_phase: status
+"""
 
+STATUS_THEN_TWO_AT_A_TIME = STATUS_PLAY + """
 - name: Roll the release out two nodes at a time
   hosts: apinodes
   gather_facts: false
@@ -380,17 +383,7 @@ WRAPPED_TWO_AT_A_TIME = """
           ansible.builtin.debug:
             msg: rescued
       ignore_errors: "{{ ignore | default(false) }}"
-
-- name: Read the fleet afterwards, in the same run
-  hosts: apinodes
-  gather_facts: false
-  tasks:
-    - name: Status
-      ansible.builtin.include_role:
-        name: dss.apinode.deploy
-      vars:
-        apinode_deploy_phase: status
-"""
+""" + STATUS_PLAY
 
 
 @pytest.mark.core_sensitive  # how rescue and ignore_errors meet any_errors_fatal
