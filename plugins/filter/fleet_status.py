@@ -119,6 +119,8 @@ _value:
       type: dict
 '''
 
+import re
+
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dss.apinode.plugins.filter.report_path import report_target
@@ -144,8 +146,13 @@ def _short(mapping):
     if mapping.get('mode') == 'SINGLE_GENERATION' or len(mapping.get('entries') or []) == 1:
         return str(mapping.get('generation') or mapping['entries'][0]['generation'])
     # Sorted: the node keeps the order it was given, and the same mapping must read the same everywhere.
-    entries = sorted(mapping['entries'], key=lambda e: str(e['generation']))
+    entries = sorted(mapping['entries'], key=lambda e: _version_order(e['generation']))
     return '%s (%s)' % (','.join('%s:%g' % (e['generation'], e['proba']) for e in entries), mapping.get('strategy') or 'random')
+
+
+def _version_order(generation):
+    """``v9`` before ``v10``: the digit runs of a generation id compare as numbers (split positions alternate text, number)."""
+    return [int(part) if index % 2 else part for index, part in enumerate(re.split(r'(\d+)', str(generation)))]
 
 
 def _wanted(declared, values, targets=()):

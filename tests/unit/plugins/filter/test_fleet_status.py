@@ -242,5 +242,9 @@ def test_a_mapping_reads_the_same_in_the_title_and_the_rows_whatever_the_order_o
     assert row(table, 'node1').split()[1:] == ['v1:0.9,v2:0.1', '(random)', 'ok']
     # The same mapping, only disabled: drift to fix, not a switch still to come.
     assert table['services']['churn']['node2']['status'] == 'DRIFT'
+    # Generation ids sort as versions: v9 before v10.
+    tens = multi(('v10', 0.5), ('v9', 0.5))
+    nines = fleet_status({'node1': targeted([dict(svc('churn', None), mapping=tens)], {'mapping': tens})}, ['node1'], declared)
+    assert nines['lines'][0] == 'service churn (wanted: v9:0.5,v10:0.5 (random))'
     # The declared mapping, when the nodes give no target, is written the same way.
     assert fleet_status({'node1': DOWN}, ['node1'], declared)['lines'][0] == 'service churn (wanted: v1:0.9,v2:0.1 (random))'
