@@ -100,11 +100,9 @@ reliability: venv tree
 	$(PYTEST_SUITE) tests/reliability -n $(PYTEST_WORKERS)
 
 # The three suites that run simulated nodes, in one session: the workers share all of their work
-# instead of each suite ending on one worker while the other waits. The simulator's many short tests come
-# last and an idle worker takes pending tests from the other (worksteal), so that the run does not end on
-# one worker finishing a long playbook test while the other waits.
+# instead of each suite ending on one worker while the other waits.
 fleet-suites: venv tree
-	$(PYTEST_SUITE) tests/integration tests/reliability tests/simulator/tests -n $(PYTEST_WORKERS) --dist worksteal
+	$(PYTEST_SUITE) tests/simulator/tests tests/integration tests/reliability -n $(PYTEST_WORKERS)
 
 molecule: venv tree
 	$(call SUITE_ENV,$(BIN)) $(ROOT)/hack/molecule-all
