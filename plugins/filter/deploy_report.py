@@ -78,6 +78,7 @@ _value:
 '''
 
 from ansible_collections.dss.apinode.plugins.filter.report_path import CHECK_MODE_LEAD, report_target
+from ansible_collections.dss.apinode.plugins.module_utils._release import short_mapping
 
 PLAN = 'apinode_deploy_plan'
 STAGING = '__apinode_deploy_staging'
@@ -87,21 +88,6 @@ VERDICT = '__apinode_deploy_verdict'
 ROLLBACK = '__apinode_deploy_rollback'
 # Registered by the role's plan of this run (preflight.yml): unlike apinode_deploy_plan, never by a status play.
 PLANNED = '__apinode_deploy_planned'
-
-
-def describe(mapping, enabled=True, existed=True):
-    """A mapping in a few characters: ``v2``, ``v1:0.9,v2:0.1 (random)``, ``-`` for none."""
-    if not existed:
-        return '-'
-    if not mapping:
-        return 'disabled' if not enabled else 'no mapping'
-    entries = mapping.get('entries') or []
-    if mapping.get('mode') == 'SINGLE_GENERATION' or len(entries) == 1:
-        text = str(mapping.get('generation') or entries[0]['generation'])
-    else:
-        text = '%s (%s)' % (','.join('%s:%g' % (e['generation'], float(e['proba'])) for e in entries),
-                            str(mapping.get('strategy') or 'random').lower())
-    return text if enabled else text + ' (disabled)'
 
 
 def _result(facts, name):
@@ -120,11 +106,11 @@ def _services(plan, activation, rolled_back):
         if step.get('phase') != 'activate' or not step.get('service'):
             continue
         if step.get('action') == 'set_mapping':
-            targets[step['service']] = describe(step.get('mapping'))
+            targets[step['service']] = short_mapping(step.get('mapping'))
         elif step.get('action') == 'disable':
             targets[step['service']] = 'disabled'
     for item in plan.get('previous') or []:
-        before = describe(item.get('mapping'), item.get('enabled', True), item.get('existed', True))
+        before = short_mapping(item.get('mapping'), item.get('enabled', True), item.get('existed', True))
         to = targets.get(item['id'], before)
         if rolled_back:
             result = 'rolled back to %s' % before if to != before else 'unchanged'

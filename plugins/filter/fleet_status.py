@@ -119,11 +119,10 @@ _value:
       type: dict
 '''
 
-import re
-
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dss.apinode.plugins.filter.report_path import report_target
+from ansible_collections.dss.apinode.plugins.module_utils._release import short_mapping
 
 DRIFT_PHASES = ('stage', 'activate')
 NOT_ANSWERING = 'NOT ANSWERING'
@@ -135,28 +134,11 @@ MAX_NAMED = 10
 
 
 def _serves(service):
-    if service is None:
-        return '-'
-    if not service.get('mapping'):
-        return 'no mapping'
-    return _short(service['mapping'])
-
-
-def _short(mapping):
-    if mapping.get('mode') == 'SINGLE_GENERATION' or len(mapping.get('entries') or []) == 1:
-        return str(mapping.get('generation') or mapping['entries'][0]['generation'])
-    # Sorted: the node keeps the order it was given, and the same mapping must read the same everywhere.
-    entries = sorted(mapping['entries'], key=lambda e: _version_order(e['generation']))
-    return '%s (%s)' % (','.join('%s:%g' % (e['generation'], e['proba']) for e in entries), mapping.get('strategy') or 'random')
-
-
-def _version_order(generation):
-    """``v9`` before ``v10``: the digit runs of a generation id compare as numbers (split positions alternate text, number)."""
-    return [int(part) if index % 2 else part for index, part in enumerate(re.split(r'(\d+)', str(generation)))]
+    return '-' if service is None else short_mapping(service.get('mapping'))
 
 
 def _wanted(declared, values, targets=()):
-    """The wanted state of a service's title, in the text of the rows' serves (``_short``) so both compare alike.
+    """The wanted state of a service's title, in the text of the rows' serves (``short_mapping``) so both compare alike.
 
     ``targets``: the service's entry of ``targets`` from each answering node - the target apinode_release
     resolved (the package's tag.json when no generation is given), used when every node gives the same one.
@@ -166,8 +148,8 @@ def _wanted(declared, values, targets=()):
         return resolved.pop()
     if declared is not None:
         if declared.get('mapping'):
-            return _short(dict(entries=[dict(generation=e['generation'], proba=float(e['proba'])) for e in declared['mapping']],
-                               strategy=declared.get('strategy')))
+            return short_mapping(dict(entries=[dict(generation=e['generation'], proba=float(e['proba']))
+                                               for e in declared['mapping']], strategy=declared.get('strategy')))
         if declared.get('generation') not in (None, ''):
             return str(declared['generation'])
     counts = {}
@@ -181,7 +163,7 @@ def _target(target):
     if not isinstance(target, dict):
         return None
     if target.get('mapping'):
-        return _short(target['mapping'])
+        return short_mapping(target['mapping'])
     # No mapping: a service the release keeps disabled is never switched, whatever it serves.
     return 'disabled' if target.get('enabled') is False else None
 
@@ -222,7 +204,7 @@ def fleet_status(hostvars, hosts, declared=None, result='apinode_deploy_plan', f
                 rows[host]['problems'] = [step['sentence'] for step in steps]
                 # Everything is on the node and only the switch is left: staged, not serving yet.
                 staged = (steps and not any(step['phase'] == 'stage' for step in steps)
-                          and any(step.get('mapping') and _short(step['mapping']) != rows[host]['serves'] for step in steps))
+                          and any(step.get('mapping') and short_mapping(step['mapping']) != rows[host]['serves'] for step in steps))
                 rows[host]['status'] = 'STAGED' if staged else 'DRIFT' if steps else 'ok'
         answering = [h for h in hosts if 'found' in rows[h]]
         having = [h for h in answering if rows[h]['found']]

@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.dss.apinode.plugins.module_utils import _mapping
 
 
@@ -30,6 +32,29 @@ def beyond_retention(service, keep_generations, also_keep=()):
 def generations_of(mapping):
     """The generations a normal-form mapping (or None) sends traffic to."""
     return set(e.get('generation') for e in (mapping or {}).get('entries') or [] if isinstance(e, dict))
+
+
+def short_mapping(mapping, enabled=True, existed=True):
+    """A mapping in a few characters, for tables: ``v2``, ``v1:0.9,v2:0.1 (random)``, ``-`` for a service that did
+    not exist, ``no mapping``, ``disabled``. Entries in version order (``v9`` before ``v10``): a node lists them in the
+    order it was given, and one mapping must read the same in every row and title."""
+    if not existed:
+        return '-'
+    if not mapping:
+        return 'disabled' if not enabled else 'no mapping'
+    entries = mapping.get('entries') or []
+    if mapping.get('mode') == _mapping.SINGLE or len(entries) == 1:
+        text = str(mapping.get('generation') or entries[0]['generation'])
+    else:
+        text = '%s (%s)' % (','.join('%s:%g' % (e['generation'], float(e['proba']))
+                                     for e in sorted(entries, key=lambda e: _version_order(e['generation']))),
+                            str(mapping.get('strategy') or 'random').lower())
+    return text if enabled else text + ' (disabled)'
+
+
+def _version_order(generation):
+    """The digit runs of a generation id compare as numbers (re.split positions alternate text, number)."""
+    return [int(part) if index % 2 else part for index, part in enumerate(re.split(r'(\d+)', str(generation)))]
 
 
 def describe_mapping(mapping):

@@ -125,3 +125,15 @@ class TestRequestBody:
         body = _mapping.request_body(wanted, current_raw)
         predicted = _mapping.predicted(wanted, _mapping.from_server(current_raw))
         assert predicted == _mapping.from_server(body)
+
+
+def test_short_mapping_is_one_text_for_one_mapping_whatever_the_order_of_its_entries():
+    # The one short form of the reports (deploy_report's from -> to, fleet_status's rows and titles).
+    from ansible_collections.dss.apinode.plugins.module_utils._release import short_mapping
+    listed = {'mode': 'MULTI_GENERATION', 'strategy': 'RANDOM',
+              'entries': [{'generation': 'v10', 'proba': 0.5}, {'generation': 'v9', 'proba': '0.5'}]}
+    assert short_mapping(listed) == 'v9:0.5,v10:0.5 (random)'
+    assert short_mapping(dict(listed, entries=list(reversed(listed['entries'])))) == 'v9:0.5,v10:0.5 (random)'
+    assert short_mapping({'mode': 'SINGLE_GENERATION', 'generation': 'v2'}, enabled=False) == 'v2 (disabled)'
+    assert short_mapping(None) == 'no mapping' and short_mapping(None, enabled=False) == 'disabled'
+    assert short_mapping(listed, existed=False) == '-'
